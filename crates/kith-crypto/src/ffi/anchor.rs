@@ -25,6 +25,9 @@ pub enum RawOp {
     X25519,
     /// `crypto_aead_xchacha20poly1305_ietf_encrypt` with a fixed nonce.
     AeadEncrypt,
+    /// `randombytes_buf` for a 24-byte nonce, then the AEAD encryption: the
+    /// work `AeadKey::seal` does.
+    AeadSeal,
     /// `crypto_aead_xchacha20poly1305_ietf_decrypt`.
     AeadDecrypt,
     /// Unkeyed `crypto_generichash`, 32-byte output.
@@ -102,6 +105,27 @@ pub fn run(op: RawOp, msg: &[u8], iters: u64) -> Result<u8> {
                     ls::crypto_scalarmult(out.as_mut_ptr(), black_box(&key).as_ptr(), pk.as_ptr())
                 };
                 acc ^= out[0];
+            }
+        }
+        RawOp::AeadSeal => {
+            let mut ct = vec![0u8; msg.len() + 16];
+            let mut fresh = [0u8; 24];
+            for _ in 0..iters {
+                unsafe {
+                    ls::randombytes_buf(fresh.as_mut_ptr().cast(), fresh.len());
+                    ls::crypto_aead_xchacha20poly1305_ietf_encrypt(
+                        ct.as_mut_ptr(),
+                        std::ptr::null_mut(),
+                        black_box(msg).as_ptr(),
+                        mlen,
+                        std::ptr::null(),
+                        0,
+                        std::ptr::null(),
+                        fresh.as_ptr(),
+                        key.as_ptr(),
+                    );
+                }
+                acc ^= ct.first().copied().unwrap_or(0);
             }
         }
         RawOp::AeadEncrypt | RawOp::AeadDecrypt => {

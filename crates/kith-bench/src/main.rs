@@ -1,0 +1,120 @@
+//! `kith-bench`: Kith's benchmarks. Each workload runs next to an anchor
+//! measured in the same process, and is reported as a ratio plus CPU time per
+//! item; a table goes to stdout and JSON to `target/bench/`.
+//!
+//! ```text
+//! cargo run --release -p kith-bench -- b0            # full run
+//! cargo run --release -p kith-bench -- --quick b0    # smoke run (CI)
+//! ```
+#![forbid(unsafe_code)]
+#![allow(clippy::print_stdout)] // a benchmark's job is to print its table
+
+mod b0;
+mod measure;
+
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use serde::Serialize;
+
+#[derive(Parser)]
+#[command(
+    version,
+    about = "Kith benchmarks: ratios against anchors measured in the same run"
+)]
+struct Cli {
+    /// Short rounds: proves the benchmarks run; numbers are rough.
+    #[arg(long, global = true)]
+    quick: bool,
+    /// Folder for the JSON results.
+    #[arg(long, global = true, default_value = "target/bench")]
+    out: PathBuf,
+    #[command(subcommand)]
+    bench: Bench,
+}
+
+#[derive(Subcommand, Clone, Copy)]
+enum Bench {
+    /// B0 crypto_floor: kith-crypto wrappers vs direct libsodium calls.
+    B0,
+}
+
+#[derive(Serialize)]
+struct Envelope<'a, T> {
+    bench: &'a str,
+    quick: bool,
+    unix_time: u64,
+    cores: usize,
+    result: &'a T,
+}
+
+fn write_json<T: Serialize>(
+    out: &Path,
+    bench: &str,
+    quick: bool,
+    result: &T,
+) -> anyhow::Result<PathBuf> {
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    let envelope = Envelope {
+        bench,
+        quick,
+        unix_time: SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0),
+        cores: std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1),
+        result,
+    };
+    let path = out.join(format!("{bench}.json"));
+    std::fs::write(&path, serde_json::to_vec_pretty(&envelope)?)
+        .with_context(|| format!("writing {}", path.display()))?;
+    Ok(path)
+}
+
+fn print_b0(report: &b0::Report) {
+    println!(
+        "B0 crypto_floor (libsodium {}): wrapper vs direct call, same run",
+        report.libsodium
+    );
+    println!(
+        "{:<26} {:>14} {:>14} {:>7} {:>11} {:>11}",
+        "item", "direct op/s", "wrapper op/s", "ratio", "direct µs", "wrapper µs"
+    );
+    for row in &report.rows {
+        let r = &row.result;
+        println!(
+            "{:<26} {:>14.0} {:>14.0} {:>7.3} {:>11.2} {:>11.2}",
+            row.item,
+            r.anchor.ops_per_sec,
+            r.candidate.ops_per_sec,
+            r.ratio,
+            r.anchor.cpu_us_per_op,
+            r.candidate.cpu_us_per_op
+        );
+    }
+    for u in &report.unlock {
+        println!(
+            "argon2id unlock at {} limits ({} passes, {} MiB): {:.3} s",
+            u.limits, u.ops, u.mem_mib, u.seconds
+        );
+    }
+    println!("(target: every ratio >= 0.95; unlock <= 1 s; µs = CPU time per operation)");
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    kith_crypto::init()?;
+    match cli.bench {
+        Bench::B0 => {
+            let report = b0::run(cli.quick)?;
+            print_b0(&report);
+            let path = write_json(&cli.out, "B0", cli.quick, &report)?;
+            println!("wrote {}", path.display());
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# Kith's two set-up commands, for a fresh Debian 12 machine (as root or with sudo):
+#
+#   ./kith.sh run    install what is missing, build, and start Kith
+#   ./kith.sh test   install what is missing, then run the whole test suite
+#
+# What gets installed (only when missing):
+#   - Debian packages: build-essential, pkg-config, curl, ca-certificates
+#     (a C compiler and make build the bundled libsodium)
+#   - Rust 1.95.0 with rustfmt and clippy, through rustup, if `cargo` is absent
+#
+# Builds go to $CARGO_TARGET_DIR (default: ~/.cache/kith/target), outside the
+# checkout, so repeated runs and CI reuse them.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+cd "$here"
+
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/kith/target}"
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+rust_version="$(sed -n 's/^channel = "\(.*\)"/\1/p' rust-toolchain.toml)"
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+die() { printf 'kith.sh: %s\n' "$*" >&2; exit 1; }
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"
+  elif command -v sudo >/dev/null 2>&1; then sudo "$@"
+  else die "need root (or sudo) to run: $*"
+  fi
+}
+
+# Debian packages this project needs, each checked by the command or file it
+# provides, so a machine that already has the tool installs nothing.
+apt_updated=0
+need_package() { # need_package PACKAGE TEST...
+  local package="$1"; shift
+  if "$@" >/dev/null 2>&1; then return 0; fi
+  command -v apt-get >/dev/null 2>&1 || die "missing $package and no apt-get: install it by hand"
+  if [ "$apt_updated" -eq 0 ]; then
+    say "apt-get update"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    apt_updated=1
+  fi
+  say "installing $package"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$package"
+}
+
+ensure_system_packages() {
+  need_package build-essential sh -c 'command -v cc && command -v make && command -v ar'
+  need_package pkg-config command -v pkg-config
+  need_package curl command -v curl
+  need_package ca-certificates test -e /etc/ssl/certs/ca-certificates.crt
+}
+
+ensure_rust() {
+  [ -d "$HOME/.cargo/bin" ] && export PATH="$HOME/.cargo/bin:$PATH"
+  if ! command -v cargo >/dev/null 2>&1; then
+    say "installing Rust $rust_version with rustup"
+    curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs |
+      sh -s -- -y --profile minimal --default-toolchain "$rust_version" -c rustfmt -c clippy
+    export PATH="$HOME/.cargo/bin:$PATH"
+  fi
+  # rust-toolchain.toml pins $rust_version. A machine whose `stable` already
+  # is that version gets it linked instead of downloaded (works offline).
+  if command -v rustup >/dev/null 2>&1 && ! rustup toolchain list | grep -q "^$rust_version"; then
+    local stable_sysroot
+    stable_sysroot="$(rustup run stable rustc --print sysroot 2>/dev/null || true)"
+    if [ -n "$stable_sysroot" ] && rustup run stable rustc --version | grep -q " $rust_version "; then
+      rustup toolchain link "$rust_version" "$stable_sysroot"
+    else
+      rustup toolchain install "$rust_version" --profile minimal -c rustfmt -c clippy
+    fi
+  fi
+  cargo --version >&2
+}
+
+# Sums the `test result:` lines of cargo test into one closing line.
+summarise_tests() {
+  awk '/^test result:/ {
+         for (i = 1; i <= NF; i++) {
+           if ($(i) ~ /^passed;?$/)  p += $(i-1)
+           if ($(i) ~ /^failed;?$/)  f += $(i-1)
+           if ($(i) ~ /^ignored;?$/) s += $(i-1)
+         }
+       }
+       END { printf "tests: %d passed, %d failed, %d skipped\n", p, f, s }' "$1"
+}
+
+cmd_test() {
+  ensure_system_packages
+  ensure_rust
+  local log started
+  log="$(mktemp)"
+  started=$SECONDS
+  say "cargo fmt --check"
+  cargo fmt --all --check
+  say "cargo clippy (-D warnings)"
+  cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
+  say "cargo test"
+  local status=0
+  cargo test --workspace --all-features --locked 2>&1 | tee "$log" || status=$?
+  if [ "$status" -ne 0 ]; then
+    summarise_tests "$log"
+    die "cargo test failed"
+  fi
+  say "benchmarks, quick mode (proves they run; no timing is asserted)"
+  cargo run --release --locked -q -p kith-bench -- --quick b0
+  say "done in $((SECONDS - started)) s"
+  summarise_tests "$log"
+  rm -f "$log"
+}
+
+cmd_run() {
+  ensure_system_packages
+  ensure_rust
+  say "building kith"
+  cargo build --release --locked -p kith-cli
+  say "starting kith (the desktop app arrives with src-tauri; this is the command-line node)"
+  "$CARGO_TARGET_DIR/release/kith" "${@:---help}"
+}
+
+case "${1:-}" in
+  run) shift; cmd_run "$@" ;;
+  test) shift; cmd_test "$@" ;;
+  *) echo "usage: ./kith.sh run | ./kith.sh test" >&2; exit 2 ;;
+esac
