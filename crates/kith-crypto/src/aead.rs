@@ -4,8 +4,6 @@
 //! 192-bit nonce is drawn at random for every message, which is safe for any
 //! number of messages under one key.
 
-use std::fmt;
-
 use crate::error::{CryptoError, Result};
 use crate::ffi;
 use crate::secret::{SecretBytes, SecretVec};
@@ -22,22 +20,9 @@ pub const SEAL_OVERHEAD: usize = NONCE_LEN + TAG_LEN;
 /// A 256-bit AEAD key.
 pub struct AeadKey(SecretBytes<KEY_LEN>);
 
+secret_key!(AeadKey);
+
 impl AeadKey {
-    /// A fresh random key.
-    pub fn generate() -> Result<Self> {
-        Ok(Self(SecretBytes::random()?))
-    }
-
-    /// Wraps key material (from a KDF or the store).
-    pub fn from_secret(secret: SecretBytes<KEY_LEN>) -> Self {
-        Self(secret)
-    }
-
-    /// The key bytes.
-    pub fn secret(&self) -> &SecretBytes<KEY_LEN> {
-        &self.0
-    }
-
     /// Encrypts `plaintext` bound to `ad` under a fresh random nonce.
     pub fn seal(&self, ad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>> {
         let sodium = ffi::init()?;
@@ -86,21 +71,8 @@ impl AeadKey {
             .len()
             .checked_sub(TAG_LEN)
             .ok_or(CryptoError::Decrypt)?;
-        let mut out = SecretVec::zeroed(len);
-        ffi::aead_decrypt(
-            sodium,
-            self.0.expose(),
-            nonce,
-            ad,
-            ciphertext,
-            out.expose_mut(),
-        )?;
-        Ok(out)
-    }
-}
-
-impl fmt::Debug for AeadKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("AeadKey(redacted)")
+        let mut out = Vec::with_capacity(len);
+        ffi::aead_decrypt(sodium, self.0.expose(), nonce, ad, ciphertext, &mut out)?;
+        Ok(SecretVec::from_vec(out))
     }
 }

@@ -12,22 +12,9 @@ pub const KEY_LEN: usize = 32;
 /// An X25519 secret key.
 pub struct DhSecret(SecretBytes<KEY_LEN>);
 
+secret_key!(DhSecret);
+
 impl DhSecret {
-    /// A fresh random key.
-    pub fn generate() -> Result<Self> {
-        Ok(Self(SecretBytes::random()?))
-    }
-
-    /// Wraps stored key bytes.
-    pub fn from_secret(secret: SecretBytes<KEY_LEN>) -> Self {
-        Self(secret)
-    }
-
-    /// The key bytes, for storing the key encrypted at rest.
-    pub fn secret(&self) -> &SecretBytes<KEY_LEN> {
-        &self.0
-    }
-
     /// The matching public key.
     pub fn public_key(&self) -> Result<DhPublic> {
         let sodium = ffi::init()?;
@@ -45,16 +32,12 @@ impl DhSecret {
     }
 }
 
-impl fmt::Debug for DhSecret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("DhSecret(redacted)")
-    }
-}
-
 /// An X25519 public key. Any 32 bytes are accepted; a small-order point is
 /// caught when it produces the all-zero shared secret.
 #[derive(Clone, Copy)]
 pub struct DhPublic([u8; KEY_LEN]);
+
+public_bytes!(DhPublic);
 
 impl DhPublic {
     /// Wraps 32 bytes.
@@ -70,28 +53,6 @@ impl DhPublic {
     /// The key bytes, borrowed.
     pub fn as_bytes(&self) -> &[u8; KEY_LEN] {
         &self.0
-    }
-}
-
-impl PartialEq for DhPublic {
-    fn eq(&self, other: &Self) -> bool {
-        ffi::memeq(&self.0, &other.0)
-    }
-}
-
-impl Eq for DhPublic {}
-
-impl std::hash::Hash for DhPublic {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        // Consistent with the constant-time `PartialEq`: equal keys have
-        // equal bytes. Public keys only; secrets are never hashed this way.
-        self.0.hash(state);
-    }
-}
-
-impl fmt::Debug for DhPublic {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "DhPublic({})", crate::short_hex(&self.0))
     }
 }
 

@@ -45,6 +45,20 @@ impl Domain {
         out.extend_from_slice(self.0.as_bytes());
     }
 
+    /// The encoding (`len:u8 || label`) in a stack buffer, and its length.
+    pub fn encoded(self) -> ([u8; 1 + Self::MAX_LEN], usize) {
+        let mut buf = [0u8; 1 + Self::MAX_LEN];
+        let label = self.0.as_bytes();
+        let len = 1 + label.len();
+        if let Some((first, rest)) = buf.split_first_mut() {
+            *first = label.len() as u8;
+            if let Some(dst) = rest.get_mut(..label.len()) {
+                dst.copy_from_slice(label);
+            }
+        }
+        (buf, len)
+    }
+
     /// The encoding followed by `msg`: the exact bytes Kith signs.
     pub fn prefixed(self, msg: &[u8]) -> Vec<u8> {
         let mut out = Vec::with_capacity(1 + self.0.len() + msg.len());

@@ -39,9 +39,8 @@ impl Blake2b {
     }
 
     fn update_domain(&mut self, domain: Domain) -> Result<()> {
-        let mut prefix = Vec::with_capacity(1 + Domain::MAX_LEN);
-        domain.encode_into(&mut prefix);
-        self.update(&prefix)
+        let (buf, len) = domain.encoded();
+        self.update(buf.get(..len).unwrap_or(&buf))
     }
 
     /// Feeds more input.

@@ -35,6 +35,9 @@
 //! ```
 #![deny(unsafe_code)]
 
+#[macro_use]
+mod macros;
+
 pub mod aead;
 pub mod dh;
 mod domain;

@@ -75,6 +75,8 @@ impl fmt::Debug for SigningKey {
 #[derive(Clone, Copy)]
 pub struct VerifyingKey([u8; PUBLIC_KEY_LEN]);
 
+public_bytes!(VerifyingKey);
+
 impl VerifyingKey {
     /// Validates and wraps 32 bytes from the network or the disk.
     pub fn from_bytes(bytes: &[u8; PUBLIC_KEY_LEN]) -> Result<Self> {
@@ -120,31 +122,11 @@ impl VerifyingKey {
     }
 }
 
-impl PartialEq for VerifyingKey {
-    fn eq(&self, other: &Self) -> bool {
-        ffi::memeq(&self.0, &other.0)
-    }
-}
-
-impl Eq for VerifyingKey {}
-
-impl std::hash::Hash for VerifyingKey {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        // Consistent with the constant-time `PartialEq`: equal keys have
-        // equal bytes. Public keys only; secrets are never hashed this way.
-        self.0.hash(state);
-    }
-}
-
-impl fmt::Debug for VerifyingKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "VerifyingKey({})", crate::short_hex(&self.0))
-    }
-}
-
 /// A detached Ed25519 signature.
 #[derive(Clone, Copy)]
 pub struct Signature([u8; SIGNATURE_LEN]);
+
+public_bytes!(Signature);
 
 impl Signature {
     /// Wraps 64 bytes (checked only when verified).
@@ -165,19 +147,5 @@ impl Signature {
     /// The 64 signature bytes.
     pub fn to_bytes(&self) -> [u8; SIGNATURE_LEN] {
         self.0
-    }
-}
-
-impl PartialEq for Signature {
-    fn eq(&self, other: &Self) -> bool {
-        ffi::memeq(&self.0, &other.0)
-    }
-}
-
-impl Eq for Signature {}
-
-impl fmt::Debug for Signature {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Signature({})", crate::short_hex(&self.0))
     }
 }

@@ -332,7 +332,8 @@ pub(crate) fn scalarmult(
 /// Tag length of the AEAD.
 pub(crate) const AEAD_TAG: usize = ls::crypto_aead_xchacha20poly1305_ietf_ABYTES as usize;
 
-/// Appends `ciphertext || tag` of `pt` to `out`.
+/// Appends `ciphertext || tag` of `pt` to `out`, writing straight into its
+/// spare capacity (no zero-fill first).
 pub(crate) fn aead_encrypt(
     _: Sodium,
     key: &[u8; 32],
@@ -341,22 +342,20 @@ pub(crate) fn aead_encrypt(
     pt: &[u8],
     out: &mut Vec<u8>,
 ) -> Result<()> {
-    let start = out.len();
     let ct_len = pt
         .len()
         .checked_add(AEAD_TAG)
         .ok_or(CryptoError::Parameter("message too long"))?;
-    out.resize(start + ct_len, 0);
-    let dst = out
-        .get_mut(start..)
-        .ok_or(CryptoError::Parameter("output buffer"))?;
+    out.reserve(ct_len);
+    let dst = out.spare_capacity_mut().as_mut_ptr().cast::<u8>();
     let mut written: u64 = 0;
-    // SAFETY: `dst` has room for pt.len() + ABYTES; `pt` and `ad` are valid
-    // for their lengths; nonce and key have their fixed sizes; nsec is NULL
-    // as the API requires.
+    // SAFETY: after `reserve`, the spare capacity holds at least
+    // pt.len() + ABYTES bytes, which libsodium writes (never reads); `pt` and
+    // `ad` are valid for their lengths; nonce and key have their fixed sizes;
+    // nsec is NULL as the API requires.
     let rc = unsafe {
         ls::crypto_aead_xchacha20poly1305_ietf_encrypt(
-            dst.as_mut_ptr(),
+            dst,
             &mut written,
             pt.as_ptr(),
             pt.len() as u64,
@@ -367,33 +366,38 @@ pub(crate) fn aead_encrypt(
             key.as_ptr(),
         )
     };
-    if rc != 0 {
-        out.truncate(start);
-        return Err(CryptoError::Sodium(
-            "crypto_aead_xchacha20poly1305_ietf_encrypt",
-        ));
-    }
+    check(rc, "crypto_aead_xchacha20poly1305_ietf_encrypt")?;
+    length(
+        "aead ciphertext",
+        ct_len,
+        usize::try_from(written).unwrap_or(usize::MAX),
+    )?;
+    // SAFETY: libsodium initialised exactly `ct_len` bytes after the old end.
+    unsafe { out.set_len(out.len() + ct_len) };
     Ok(())
 }
 
-/// Decrypts `ciphertext || tag` into `out`, which must be exactly
-/// `ct.len() - 16` bytes. On failure `out` is zeroed.
+/// Appends the plaintext of `ciphertext || tag` to `out`, writing straight
+/// into its spare capacity. On failure nothing is appended and the spare
+/// capacity libsodium may have touched is zeroed.
 pub(crate) fn aead_decrypt(
     _: Sodium,
     key: &[u8; 32],
     nonce: &[u8; 24],
     ad: &[u8],
     ct: &[u8],
-    out: &mut [u8],
+    out: &mut Vec<u8>,
 ) -> Result<()> {
     let pt_len = ct.len().checked_sub(AEAD_TAG).ok_or(CryptoError::Decrypt)?;
-    length("plaintext buffer", pt_len, out.len())?;
+    out.reserve(pt_len);
+    let dst = out.spare_capacity_mut().as_mut_ptr().cast::<u8>();
     let mut written: u64 = 0;
-    // SAFETY: `out` has room for ct.len() - ABYTES bytes (checked above);
-    // `ct` and `ad` are valid for their lengths; nsec is NULL as required.
+    // SAFETY: after `reserve`, the spare capacity holds at least
+    // ct.len() - ABYTES bytes, which libsodium only writes; `ct` and `ad` are
+    // valid for their lengths; nsec is NULL as required.
     let rc = unsafe {
         ls::crypto_aead_xchacha20poly1305_ietf_decrypt(
-            out.as_mut_ptr(),
+            dst,
             &mut written,
             std::ptr::null_mut(),
             ct.as_ptr(),
@@ -404,10 +408,13 @@ pub(crate) fn aead_decrypt(
             key.as_ptr(),
         )
     };
-    if rc != 0 {
-        memzero(out);
+    if rc != 0 || written != pt_len as u64 {
+        // SAFETY: `dst` is valid for writing `pt_len` bytes (reserved above).
+        unsafe { ls::sodium_memzero(dst.cast::<c_void>(), pt_len) };
         return Err(CryptoError::Decrypt);
     }
+    // SAFETY: libsodium initialised exactly `pt_len` bytes after the old end.
+    unsafe { out.set_len(out.len() + pt_len) };
     Ok(())
 }
 
