@@ -120,31 +120,12 @@ pub mod limits {
 
 /// Lowercase hex.
 pub fn hex_encode(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for byte in bytes {
-        for nibble in [byte >> 4, byte & 0xf] {
-            out.push(char::from(
-                DIGITS.get(usize::from(nibble)).copied().unwrap_or(b'0'),
-            ));
-        }
-    }
-    out
+    data_encoding::HEXLOWER.encode(bytes)
 }
 
 /// Parses hex (either case); `None` on odd length or a non-hex digit.
 pub fn hex_decode(text: &str) -> Option<Vec<u8>> {
-    let digits = text.as_bytes();
-    if digits.len() % 2 != 0 {
-        return None;
-    }
-    let value = |c: u8| {
-        char::from(c)
-            .to_digit(16)
-            .and_then(|v| u8::try_from(v).ok())
-    };
-    digits
-        .chunks_exact(2)
-        .map(|pair| Some(value(*pair.first()?)? << 4 | value(*pair.get(1)?)?))
-        .collect()
+    data_encoding::HEXLOWER_PERMISSIVE
+        .decode(text.as_bytes())
+        .ok()
 }
