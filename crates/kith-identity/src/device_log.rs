@@ -1,0 +1,794 @@
+//! The account device log: which devices make up an account.
+//!
+//! The log is a DAG of signed entries (see `docs/identity.md`). Its state is
+//! a pure function of the *set* of entries it holds, so merging copies in any
+//! order, any number of times, gives the same result on every device.
+//!
+//! Validity has two parts:
+//!
+//! * **At issuance** (checked on insert, from the entry's causal past only):
+//!   the signature, the structure (sequence numbers, parents, cut-offs,
+//!   countersignatures), and that the author was an active device in the
+//!   log as the author saw it. An entry that fails is refused.
+//! * **In the whole log** (evaluated over all entries): a revocation that
+//!   was valid at issuance removes its target for good, and *strong remove*
+//!   drops every entry of the target that is not in the revocation's causal
+//!   past, along with the devices such dropped entries had added. Two
+//!   devices that revoke each other concurrently are both removed.
+//!
+//! Two entries by one author with one sequence number (equivocation), an
+//! `AccountCompromised` entry, or a device presenting heads older than ones
+//! it showed before (rollback) mark the account compromised.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use kith_crypto::hash::blake2b_256;
+use kith_wire::{
+    AccountId, DeviceId, DeviceLogEntry, DeviceOp, DeviceRecord, EntryHash, RevokeReason,
+    SignedDeviceEntry, SignedPrekey, domain, encode, limits,
+};
+
+use crate::error::{IdentityError, Result};
+use crate::keys::{DeviceKeys, verify_join, verify_prekey, verify_record};
+
+/// A set of entry indices.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct BitSet(Vec<u64>);
+
+impl BitSet {
+    fn insert(&mut self, i: usize) {
+        let word = i / 64;
+        if self.0.len() <= word {
+            self.0.resize(word + 1, 0);
+        }
+        if let Some(w) = self.0.get_mut(word) {
+            *w |= 1 << (i % 64);
+        }
+    }
+
+    fn contains(&self, i: usize) -> bool {
+        self.0.get(i / 64).is_some_and(|w| w & (1 << (i % 64)) != 0)
+    }
+
+    fn union_with(&mut self, other: &BitSet) {
+        if self.0.len() < other.0.len() {
+            self.0.resize(other.0.len(), 0);
+        }
+        for (a, b) in self.0.iter_mut().zip(&other.0) {
+            *a |= b;
+        }
+    }
+}
+
+/// One stored entry.
+#[derive(Clone, Debug)]
+struct Node {
+    hash: EntryHash,
+    signed: SignedDeviceEntry,
+    entry: DeviceLogEntry,
+    /// Longest path from the genesis (the genesis has depth 0).
+    depth: u64,
+    /// Indices of every entry in this entry's causal past.
+    ancestors: BitSet,
+    /// Active devices of the log as the author saw it (its causal past).
+    active_at_issuance: BTreeSet<DeviceId>,
+}
+
+/// Whether a device may act for the account.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeviceStatus {
+    /// Active: may send, add and revoke.
+    Active,
+    /// Revoked (permanently).
+    Revoked {
+        /// The device that revoked it.
+        by: DeviceId,
+        /// Why.
+        reason: RevokeReason,
+    },
+}
+
+/// A device of the account, as the log says.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeviceState {
+    /// Its published keys.
+    pub record: DeviceRecord,
+    /// Its newest signed prekey.
+    pub prekey: SignedPrekey,
+    /// Active or revoked.
+    pub status: DeviceStatus,
+    /// The device that added it (`None` for the genesis device).
+    pub added_by: Option<DeviceId>,
+}
+
+/// Evidence that an account is compromised.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Compromise {
+    /// Two different entries by `device` with sequence number `seq`.
+    Equivocation {
+        /// The equivocating device.
+        device: DeviceId,
+        /// The sequence number used twice.
+        seq: u64,
+    },
+    /// A device of the account declared it compromised.
+    Declared {
+        /// The declaring device.
+        by: DeviceId,
+    },
+    /// `device` presented heads in which its own newest entry is older than
+    /// one already seen.
+    Rollback {
+        /// The device.
+        device: DeviceId,
+        /// Its newest sequence number in the presented heads.
+        presented: u64,
+        /// Its newest sequence number already known.
+        known: u64,
+    },
+}
+
+/// The state of the log: a pure function of its entry set.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LogState {
+    /// Every device ever validly added, active or revoked.
+    pub devices: BTreeMap<DeviceId, DeviceState>,
+    /// The account's display name.
+    pub name: Option<String>,
+    /// Evidence of compromise; empty for a healthy account.
+    pub compromise: BTreeSet<Compromise>,
+    /// The current heads (entries no other entry has as an ancestor).
+    pub heads: Vec<EntryHash>,
+}
+
+impl LogState {
+    /// Whether `device` is active.
+    pub fn is_active(&self, device: &DeviceId) -> bool {
+        self.devices
+            .get(device)
+            .is_some_and(|d| d.status == DeviceStatus::Active)
+    }
+
+    /// The active devices.
+    pub fn active_devices(&self) -> impl Iterator<Item = &DeviceState> {
+        self.devices
+            .values()
+            .filter(|d| d.status == DeviceStatus::Active)
+    }
+}
+
+/// What inserting an entry did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Inserted {
+    /// Stored; the state may have changed.
+    New(EntryHash),
+    /// Already held (merging is idempotent).
+    Known(EntryHash),
+    /// Held back until its parents arrive.
+    Pending(EntryHash),
+}
+
+/// What a merge did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct MergeReport {
+    /// Entries stored.
+    pub added: usize,
+    /// Entries waiting for parents.
+    pub pending: usize,
+    /// Entries refused, with the reason.
+    pub rejected: Vec<IdentityError>,
+}
+
+/// Most entries held back waiting for parents.
+const MAX_PENDING: usize = 1024;
+
+/// One account's device log.
+#[derive(Clone, Debug)]
+pub struct DeviceLog {
+    account: AccountId,
+    nodes: Vec<Node>,
+    by_hash: HashMap<EntryHash, usize>,
+    /// Entries whose parents have not arrived, by hash.
+    pending: BTreeMap<EntryHash, SignedDeviceEntry>,
+    /// Rollback evidence (the only part of the state not derived from entries).
+    rollbacks: BTreeSet<Compromise>,
+    state: LogState,
+}
+
+/// The hash of a signed device-log entry.
+pub fn entry_hash(signed: &SignedDeviceEntry) -> Result<EntryHash> {
+    Ok(EntryHash(blake2b_256(
+        domain::DEVICE_LOG_HASH,
+        &[&encode(signed)?],
+    )?))
+}
+
+/// The account id a genesis entry defines.
+pub fn account_id_of(genesis: &SignedDeviceEntry) -> Result<AccountId> {
+    Ok(AccountId(blake2b_256(
+        domain::ACCOUNT_ID,
+        &[&encode(genesis)?],
+    )?))
+}
+
+impl DeviceLog {
+    /// Creates a new account: the genesis entry, written by `keys`.
+    pub fn create(keys: &DeviceKeys, name: &str, now_ms: u64) -> Result<Self> {
+        limits::check_name(name)?;
+        let prekey = keys
+            .current_prekey()
+            .ok_or(IdentityError::InvalidEntry("no prekey"))?;
+        let entry = DeviceLogEntry {
+            account: None,
+            author: keys.device_id(),
+            seq: 0,
+            prev: None,
+            parents: Vec::new(),
+            created_at_ms: now_ms,
+            op: DeviceOp::Genesis {
+                device: keys.record()?,
+                prekey: prekey.public().clone(),
+                nonce: kith_crypto::random::array()?,
+            },
+        };
+        let signed = keys.sign(domain::DEVICE_LOG_ENTRY, &entry)?;
+        let mut log = Self::empty(account_id_of(&signed)?);
+        log.insert(signed)?;
+        log.append(
+            keys,
+            DeviceOp::Profile {
+                name: name.to_owned(),
+            },
+            now_ms,
+        )?;
+        Ok(log)
+    }
+
+    /// An empty log for `account`, to be filled from entries fetched from a
+    /// contact's devices. Only the genesis whose hash is `account` is accepted
+    /// as the root.
+    pub fn empty(account: AccountId) -> Self {
+        Self {
+            account,
+            nodes: Vec::new(),
+            by_hash: HashMap::new(),
+            pending: BTreeMap::new(),
+            rollbacks: BTreeSet::new(),
+            state: LogState::default(),
+        }
+    }
+
+    /// The account this log describes.
+    pub fn account_id(&self) -> AccountId {
+        self.account
+    }
+
+    /// The current state.
+    pub fn state(&self) -> &LogState {
+        &self.state
+    }
+
+    /// Number of stored entries.
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// Whether no entry is stored (not even the genesis).
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
+    }
+
+    /// Whether the entry is stored.
+    pub fn contains(&self, hash: &EntryHash) -> bool {
+        self.by_hash.contains_key(hash)
+    }
+
+    /// All stored entries, parents before children.
+    pub fn entries(&self) -> impl Iterator<Item = &SignedDeviceEntry> {
+        self.nodes.iter().map(|n| &n.signed)
+    }
+
+    /// Entries waiting for parents.
+    pub fn pending_len(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// Inserts many entries, in any order; commutative and idempotent.
+    pub fn merge(&mut self, entries: impl IntoIterator<Item = SignedDeviceEntry>) -> MergeReport {
+        let mut report = MergeReport::default();
+        for signed in entries {
+            match self.insert(signed) {
+                Ok(Inserted::New(_)) => report.added += 1,
+                Ok(Inserted::Known(_)) => {}
+                Ok(Inserted::Pending(_)) => report.pending += 1,
+                Err(e) => report.rejected.push(e),
+            }
+        }
+        report.pending = self.pending.len();
+        report
+    }
+
+    /// Inserts one entry after checking it. Entries whose parents are not
+    /// yet known are held back and inserted when the parents arrive.
+    pub fn insert(&mut self, signed: SignedDeviceEntry) -> Result<Inserted> {
+        let hash = entry_hash(&signed)?;
+        if self.by_hash.contains_key(&hash) {
+            return Ok(Inserted::Known(hash));
+        }
+        let entry: DeviceLogEntry = signed.peek(limits::MAX_ENTRY_BYTES)?;
+        entry.check_limits()?;
+        signed.verify(domain::DEVICE_LOG_ENTRY, &entry.author)?;
+        if entry.account.is_some_and(|a| a != self.account) {
+            return Err(IdentityError::WrongAccount);
+        }
+        if !entry.parents.iter().all(|p| self.by_hash.contains_key(p))
+            || self.nodes.is_empty() && entry.account.is_some()
+        {
+            if self.pending.len() >= MAX_PENDING {
+                return Err(IdentityError::LogFull);
+            }
+            self.pending.insert(hash, signed);
+            return Ok(Inserted::Pending(hash));
+        }
+        self.insert_ready(hash, signed, entry)?;
+        self.drain_pending();
+        self.evaluate();
+        Ok(Inserted::New(hash))
+    }
+
+    /// Retries held-back entries until no more can be inserted.
+    fn drain_pending(&mut self) {
+        loop {
+            let ready: Vec<EntryHash> = self
+                .pending
+                .iter()
+                .filter(|(_, s)| {
+                    s.peek(limits::MAX_ENTRY_BYTES).is_ok_and(|e| {
+                        !self.nodes.is_empty()
+                            && e.parents.iter().all(|p| self.by_hash.contains_key(p))
+                    })
+                })
+                .map(|(h, _)| *h)
+                .collect();
+            if ready.is_empty() {
+                return;
+            }
+            for hash in ready {
+                if let Some(signed) = self.pending.remove(&hash)
+                    && let Ok(entry) = signed.peek(limits::MAX_ENTRY_BYTES)
+                {
+                    // A held-back entry that turns out invalid is dropped.
+                    let _ = self.insert_ready(hash, signed, entry);
+                }
+            }
+        }
+    }
+
+    /// Checks an entry whose parents are all known and stores it.
+    fn insert_ready(
+        &mut self,
+        hash: EntryHash,
+        signed: SignedDeviceEntry,
+        entry: DeviceLogEntry,
+    ) -> Result<()> {
+        if self.nodes.len() >= limits::MAX_DEVICE_LOG_ENTRIES {
+            return Err(IdentityError::LogFull);
+        }
+        let mut ancestors = BitSet::default();
+        let mut depth = 0u64;
+        let mut parent_indices = BTreeSet::new();
+        for parent in &entry.parents {
+            let &i = self
+                .by_hash
+                .get(parent)
+                .ok_or(IdentityError::InvalidEntry("unknown parent"))?;
+            if !parent_indices.insert(i) {
+                return Err(IdentityError::InvalidEntry("duplicate parent"));
+            }
+            let node = self
+                .nodes
+                .get(i)
+                .ok_or(IdentityError::InvalidEntry("unknown parent"))?;
+            ancestors.insert(i);
+            ancestors.union_with(&node.ancestors);
+            depth = depth.max(node.depth.saturating_add(1));
+        }
+        self.check_structure(&signed, &entry, &ancestors)?;
+        let active_at_issuance = match entry.op {
+            DeviceOp::Genesis { .. } => BTreeSet::new(),
+            _ => {
+                let view = self.view(&ancestors);
+                if !view.active().contains(&entry.author) {
+                    return Err(IdentityError::NotAuthorized);
+                }
+                view.active()
+            }
+        };
+        let index = self.nodes.len();
+        self.nodes.push(Node {
+            hash,
+            signed,
+            entry,
+            depth,
+            ancestors,
+            active_at_issuance,
+        });
+        self.by_hash.insert(hash, index);
+        Ok(())
+    }
+
+    /// Rules that need only the entry and its causal past.
+    fn check_structure(
+        &self,
+        signed: &SignedDeviceEntry,
+        entry: &DeviceLogEntry,
+        ancestors: &BitSet,
+    ) -> Result<()> {
+        let invalid = |why| Err(IdentityError::InvalidEntry(why));
+        if (entry.seq == 0) != entry.prev.is_none() {
+            return invalid("sequence and previous-entry link disagree");
+        }
+        if let Some(prev) = &entry.prev {
+            let Some(&p) = self.by_hash.get(prev) else {
+                return invalid("unknown previous entry");
+            };
+            let node = self
+                .nodes
+                .get(p)
+                .ok_or(IdentityError::InvalidEntry("unknown previous entry"))?;
+            if !ancestors.contains(p)
+                || node.entry.author != entry.author
+                || node.entry.seq.checked_add(1) != Some(entry.seq)
+            {
+                return invalid("previous entry is not the author's last one");
+            }
+        }
+        match &entry.op {
+            DeviceOp::Genesis { device, prekey, .. } => {
+                if entry.account.is_some() || !entry.parents.is_empty() || entry.seq != 0 {
+                    return invalid("genesis must be the first entry");
+                }
+                if account_id_of(signed)? != self.account {
+                    return Err(IdentityError::WrongAccount);
+                }
+                if device.device != entry.author {
+                    return invalid("genesis device must be its author");
+                }
+                verify_record(device)?;
+                verify_prekey(&device.device, prekey)?;
+            }
+            op => {
+                if entry.account != Some(self.account) {
+                    return Err(IdentityError::WrongAccount);
+                }
+                if entry.parents.is_empty() {
+                    return invalid("entry without parents");
+                }
+                match op {
+                    DeviceOp::AddDevice {
+                        device,
+                        prekey,
+                        countersignature,
+                    } => {
+                        if device.device == entry.author {
+                            return invalid("a device cannot add itself");
+                        }
+                        verify_record(device)?;
+                        verify_prekey(&device.device, prekey)?;
+                        verify_join(&self.account, device, countersignature)?;
+                    }
+                    DeviceOp::RotatePrekey { prekey } => verify_prekey(&entry.author, prekey)?,
+                    DeviceOp::RevokeDevice { device, cutoff, .. } => {
+                        let seen = self
+                            .nodes
+                            .iter()
+                            .enumerate()
+                            .filter(|(i, n)| ancestors.contains(*i) && n.entry.author == *device)
+                            .map(|(_, n)| n.entry.seq)
+                            .max();
+                        if seen != *cutoff {
+                            return invalid("revocation cut-off does not match its causal past");
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The canonical order of `members`: by depth, then hash. Every device
+    /// computes the same order for the same set.
+    fn canonical_order(&self, members: &BitSet) -> Vec<usize> {
+        let mut order: Vec<usize> = (0..self.nodes.len())
+            .filter(|i| members.contains(*i))
+            .collect();
+        order.sort_by_key(|&i| self.nodes.get(i).map(|n| (n.depth, n.hash)));
+        order
+    }
+
+    /// The log state of a causally closed subset of the entries.
+    fn view(&self, members: &BitSet) -> View {
+        let node = |i: usize| self.nodes.get(i);
+        // Revocations valid at issuance: their targets are removed for good.
+        // In canonical order, so the first revocation of a device (the one
+        // reported as "revoked by") is the same on every device.
+        let order = self.canonical_order(members);
+        let issued: Vec<(usize, DeviceId, DeviceId, RevokeReason)> = order
+            .iter()
+            .filter_map(|&i| {
+                let n = node(i)?;
+                match n.entry.op {
+                    DeviceOp::RevokeDevice { device, reason, .. } => {
+                        Some((i, device, n.entry.author, reason))
+                    }
+                    _ => None,
+                }
+            })
+            .collect();
+        let mut view = View::default();
+        for (_, target, by, reason) in &issued {
+            view.removed.entry(*target).or_insert((*by, *reason));
+        }
+        for i in order {
+            let Some(n) = node(i) else { continue };
+            let author = n.entry.author;
+            let retained = match &n.entry.op {
+                DeviceOp::Genesis { .. } => true,
+                _ => {
+                    let introduced = view
+                        .added
+                        .get(&author)
+                        .is_some_and(|a| a.introduced_by.iter().any(|j| n.ancestors.contains(*j)));
+                    let struck = issued.iter().any(|(r, target, _, _)| {
+                        *target == author && node(*r).is_some_and(|rev| !rev.ancestors.contains(i))
+                    });
+                    n.active_at_issuance.contains(&author) && introduced && !struck
+                }
+            };
+            if retained {
+                view.apply(i, &n.entry);
+            }
+        }
+        view
+    }
+
+    /// Recomputes the cached state from all entries.
+    fn evaluate(&mut self) {
+        let mut all = BitSet::default();
+        for i in 0..self.nodes.len() {
+            all.insert(i);
+        }
+        let view = self.view(&all);
+        let mut state = LogState {
+            name: view.name.map(|(_, n)| n),
+            ..LogState::default()
+        };
+        for (device, added) in view.added {
+            let status = match view.removed.get(&device) {
+                Some((by, reason)) => DeviceStatus::Revoked {
+                    by: *by,
+                    reason: *reason,
+                },
+                None => DeviceStatus::Active,
+            };
+            state.devices.insert(
+                device,
+                DeviceState {
+                    record: added.record,
+                    prekey: added.prekey,
+                    status,
+                    added_by: added.added_by,
+                },
+            );
+        }
+        if let Some(by) = view.declared_compromised {
+            state.compromise.insert(Compromise::Declared { by });
+        }
+        let mut seen: BTreeMap<(DeviceId, u64), EntryHash> = BTreeMap::new();
+        for n in &self.nodes {
+            // Stored entries have distinct hashes, so a second entry with
+            // one (author, seq) is a different entry: equivocation.
+            if seen.insert((n.entry.author, n.entry.seq), n.hash).is_some() {
+                state.compromise.insert(Compromise::Equivocation {
+                    device: n.entry.author,
+                    seq: n.entry.seq,
+                });
+            }
+        }
+        state.compromise.extend(self.rollbacks.iter().cloned());
+        let mut covered = BitSet::default();
+        for n in &self.nodes {
+            covered.union_with(&n.ancestors);
+        }
+        let mut heads: Vec<EntryHash> = self
+            .nodes
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !covered.contains(*i))
+            .map(|(_, n)| n.hash)
+            .collect();
+        heads.sort();
+        state.heads = heads;
+        self.state = state;
+    }
+
+    /// Writes a new entry by this device and inserts it.
+    pub fn append(
+        &mut self,
+        keys: &DeviceKeys,
+        op: DeviceOp,
+        now_ms: u64,
+    ) -> Result<SignedDeviceEntry> {
+        let author = keys.device_id();
+        if !self.state.is_active(&author) {
+            return Err(IdentityError::NotAuthorized);
+        }
+        let last = self
+            .nodes
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| n.entry.author == author)
+            .max_by_key(|(_, n)| n.entry.seq);
+        let (seq, prev) = match last {
+            Some((i, n)) => (n.entry.seq.saturating_add(1), Some((i, n.hash))),
+            None => (0, None),
+        };
+        let mut parents = self.state.heads.clone();
+        if parents.len() > limits::MAX_PARENTS {
+            parents.truncate(limits::MAX_PARENTS);
+            if let Some((p, prev_hash)) = prev {
+                let reaches_prev = parents.iter().any(|h| {
+                    self.by_hash
+                        .get(h)
+                        .and_then(|&i| self.nodes.get(i))
+                        .is_some_and(|n| n.hash == prev_hash || n.ancestors.contains(p))
+                });
+                if !reaches_prev {
+                    parents.pop();
+                    parents.push(prev_hash);
+                }
+            }
+        }
+        let op = match op {
+            DeviceOp::RevokeDevice { device, reason, .. } => {
+                let cutoff = self
+                    .nodes
+                    .iter()
+                    .filter(|n| n.entry.author == device)
+                    .map(|n| n.entry.seq)
+                    .max();
+                DeviceOp::RevokeDevice {
+                    device,
+                    cutoff,
+                    reason,
+                }
+            }
+            op => op,
+        };
+        let entry = DeviceLogEntry {
+            account: Some(self.account),
+            author,
+            seq,
+            prev: prev.map(|(_, h)| h),
+            parents,
+            created_at_ms: now_ms,
+            op,
+        };
+        let signed = keys.sign(domain::DEVICE_LOG_ENTRY, &entry)?;
+        self.insert(signed.clone())?;
+        Ok(signed)
+    }
+
+    /// Checks heads presented by `presenter` (in an invite or a sync) against
+    /// what is known: if the presenter's own newest entry among them is older
+    /// than one already seen, the log was rolled back and the account is
+    /// marked compromised. Heads are judged only when all of them are known:
+    /// fetch unknown ones first.
+    pub fn observe_heads(&mut self, presenter: &DeviceId, heads: &[EntryHash]) -> Result<()> {
+        if !heads.iter().all(|h| self.by_hash.contains_key(h)) {
+            return Ok(());
+        }
+        let mut closure = BitSet::default();
+        for h in heads {
+            if let Some(&i) = self.by_hash.get(h) {
+                closure.insert(i);
+                if let Some(n) = self.nodes.get(i) {
+                    closure.union_with(&n.ancestors);
+                }
+            }
+        }
+        let own = |filter: &dyn Fn(usize) -> bool| {
+            self.nodes
+                .iter()
+                .enumerate()
+                .filter(|(i, n)| n.entry.author == *presenter && filter(*i))
+                .map(|(_, n)| n.entry.seq)
+                .max()
+        };
+        let known = own(&|_| true);
+        let presented = own(&|i| closure.contains(i));
+        match (known, presented) {
+            (Some(known), presented) if presented.is_none_or(|p| p < known) => {
+                let presented = presented.unwrap_or(0);
+                self.rollbacks.insert(Compromise::Rollback {
+                    device: *presenter,
+                    presented,
+                    known,
+                });
+                self.evaluate();
+                Err(IdentityError::Rollback)
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// A device added by retained entries.
+#[derive(Clone, Debug)]
+struct Added {
+    record: DeviceRecord,
+    prekey: SignedPrekey,
+    added_by: Option<DeviceId>,
+    /// Retained entries that add this device.
+    introduced_by: Vec<usize>,
+}
+
+/// The state of a subset of entries, while it is being evaluated.
+#[derive(Debug, Default)]
+struct View {
+    added: BTreeMap<DeviceId, Added>,
+    removed: BTreeMap<DeviceId, (DeviceId, RevokeReason)>,
+    name: Option<(usize, String)>,
+    declared_compromised: Option<DeviceId>,
+}
+
+impl View {
+    fn active(&self) -> BTreeSet<DeviceId> {
+        self.added
+            .keys()
+            .filter(|d| !self.removed.contains_key(d))
+            .copied()
+            .collect()
+    }
+
+    fn apply(&mut self, index: usize, entry: &DeviceLogEntry) {
+        match &entry.op {
+            DeviceOp::Genesis { device, prekey, .. } => {
+                self.add(index, device, prekey, None);
+            }
+            DeviceOp::AddDevice { device, prekey, .. } => {
+                self.add(index, device, prekey, Some(entry.author));
+            }
+            DeviceOp::RotatePrekey { prekey } => {
+                if let Some(added) = self.added.get_mut(&entry.author) {
+                    added.prekey = prekey.clone();
+                }
+            }
+            DeviceOp::Profile { name } => self.name = Some((index, name.clone())),
+            DeviceOp::AccountCompromised => {
+                self.declared_compromised.get_or_insert(entry.author);
+            }
+            DeviceOp::RevokeDevice { .. } => {}
+        }
+    }
+
+    fn add(
+        &mut self,
+        index: usize,
+        device: &DeviceRecord,
+        prekey: &SignedPrekey,
+        by: Option<DeviceId>,
+    ) {
+        self.added
+            .entry(device.device)
+            .or_insert_with(|| Added {
+                record: device.clone(),
+                prekey: prekey.clone(),
+                added_by: by,
+                introduced_by: Vec::new(),
+            })
+            .introduced_by
+            .push(index);
+    }
+}

@@ -1,0 +1,235 @@
+//! Device keys: made on the device, never exported from it.
+//!
+//! Per device: an Ed25519 device signing key (DSK, whose public half is the
+//! [`DeviceId`]), an X25519 device identity key (DIK) signed by the DSK, a
+//! rotating X25519 signed prekey (SPK), and a separate 32-byte transport seed
+//! for the iroh endpoint.
+
+use kith_crypto::dh::DhSecret;
+use kith_crypto::sign::SigningKey;
+use kith_crypto::{Domain, SecretBytes};
+use kith_wire::{
+    AccountId, DeviceId, DeviceRecord, DhKey, Sig, Signed, SignedPrekey, TransportId, domain,
+    encode, limits,
+};
+
+use crate::error::Result;
+
+/// Prekeys kept after rotation, so sessions started against an older prekey
+/// still complete.
+const PREKEYS_KEPT: usize = 3;
+
+/// A signed prekey with its secret half.
+pub struct PrekeySecret {
+    secret: DhSecret,
+    public: SignedPrekey,
+}
+
+impl PrekeySecret {
+    /// The published half.
+    pub fn public(&self) -> &SignedPrekey {
+        &self.public
+    }
+
+    /// The secret half.
+    pub fn secret(&self) -> &DhSecret {
+        &self.secret
+    }
+}
+
+impl std::fmt::Debug for PrekeySecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PrekeySecret")
+            .field("id", &self.public.id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// All keys of this device.
+pub struct DeviceKeys {
+    signing: SigningKey,
+    identity: DhSecret,
+    prekeys: Vec<PrekeySecret>,
+    transport_seed: SecretBytes<32>,
+    transport: TransportId,
+    name: String,
+}
+
+impl DeviceKeys {
+    /// Fresh keys for a device called `name`.
+    pub fn generate(name: &str, now_ms: u64) -> Result<Self> {
+        limits::check_name(name)?;
+        let signing = SigningKey::generate()?;
+        let transport_seed = SecretBytes::random()?;
+        let transport = transport_id(&transport_seed)?;
+        let mut keys = Self {
+            signing,
+            identity: DhSecret::generate()?,
+            prekeys: Vec::new(),
+            transport_seed,
+            transport,
+            name: name.to_owned(),
+        };
+        keys.rotate_prekey(now_ms)?;
+        Ok(keys)
+    }
+
+    /// This device's id (the DSK public key).
+    pub fn device_id(&self) -> DeviceId {
+        DeviceId(self.signing.verifying_key().to_bytes())
+    }
+
+    /// The device signing key.
+    pub fn signing_key(&self) -> &SigningKey {
+        &self.signing
+    }
+
+    /// The device identity key (X25519).
+    pub fn identity(&self) -> &DhSecret {
+        &self.identity
+    }
+
+    /// The seed of the iroh transport key.
+    pub fn transport_seed(&self) -> &SecretBytes<32> {
+        &self.transport_seed
+    }
+
+    /// The iroh endpoint id.
+    pub fn transport_id(&self) -> TransportId {
+        self.transport
+    }
+
+    /// The device's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The public record published in the device log, with the DSK's
+    /// signature over the identity and transport keys.
+    pub fn record(&self) -> Result<DeviceRecord> {
+        let device = self.device_id();
+        let identity_key = DhKey(self.identity.public_key()?.to_bytes());
+        let signed = encode(&(device, identity_key, self.transport))?;
+        let keys_signature = Sig(self.signing.sign(domain::DEVICE_KEYS, &signed)?.to_bytes());
+        Ok(DeviceRecord {
+            device,
+            identity_key,
+            transport: self.transport,
+            name: self.name.clone(),
+            keys_signature,
+        })
+    }
+
+    /// The newest signed prekey.
+    pub fn current_prekey(&self) -> Option<&PrekeySecret> {
+        self.prekeys.last()
+    }
+
+    /// A prekey by id (the current one or a recently rotated one).
+    pub fn prekey(&self, id: u32) -> Option<&PrekeySecret> {
+        self.prekeys.iter().find(|p| p.public.id == id)
+    }
+
+    /// Makes a new signed prekey, keeping the last few old ones.
+    pub fn rotate_prekey(&mut self, now_ms: u64) -> Result<SignedPrekey> {
+        let id = self
+            .prekeys
+            .last()
+            .map_or(1, |p| p.public.id.wrapping_add(1));
+        let secret = DhSecret::generate()?;
+        let key = DhKey(secret.public_key()?.to_bytes());
+        let device = self.device_id();
+        let signed = encode(&(device, id, key, now_ms))?;
+        let signature = Sig(self.signing.sign(domain::PREKEY, &signed)?.to_bytes());
+        let public = SignedPrekey {
+            id,
+            key,
+            created_at_ms: now_ms,
+            signature,
+        };
+        self.prekeys.push(PrekeySecret {
+            secret,
+            public: public.clone(),
+        });
+        if self.prekeys.len() > PREKEYS_KEPT {
+            self.prekeys.remove(0);
+        }
+        Ok(public)
+    }
+
+    /// This (new) device's consent to join `account` with `record`.
+    pub fn countersign_join(&self, account: &AccountId, record: &DeviceRecord) -> Result<Sig> {
+        let signed = encode(&(account, record))?;
+        Ok(Sig(self
+            .signing
+            .sign(domain::DEVICE_JOIN, &signed)?
+            .to_bytes()))
+    }
+
+    /// Signs `value` for `purpose` with the DSK.
+    pub fn sign<T: serde::Serialize + serde::de::DeserializeOwned>(
+        &self,
+        purpose: Domain,
+        value: &T,
+    ) -> Result<Signed<T>> {
+        Ok(Signed::sign(purpose, &self.signing, value)?)
+    }
+}
+
+impl std::fmt::Debug for DeviceKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DeviceKeys")
+            .field("device", &self.device_id())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The iroh endpoint id of a transport seed (its Ed25519 public key, as iroh
+/// derives it from `SecretKey::from_bytes(seed)`).
+pub fn transport_id(seed: &SecretBytes<32>) -> Result<TransportId> {
+    let key = SigningKey::from_seed(seed.duplicate())?;
+    Ok(TransportId(key.verifying_key().to_bytes()))
+}
+
+fn verify_by(signer: &DeviceId, purpose: Domain, message: &[u8], signature: &Sig) -> Result<()> {
+    let key = kith_crypto::sign::VerifyingKey::from_bytes(signer.as_bytes())?;
+    key.verify(
+        purpose,
+        message,
+        &kith_crypto::sign::Signature::from_bytes(signature.0),
+    )?;
+    Ok(())
+}
+
+/// Checks a device record's signature over its keys.
+pub fn verify_record(record: &DeviceRecord) -> Result<()> {
+    limits::check_name(&record.name)?;
+    let signed = encode(&(record.device, record.identity_key, record.transport))?;
+    verify_by(
+        &record.device,
+        domain::DEVICE_KEYS,
+        &signed,
+        &record.keys_signature,
+    )
+}
+
+/// Checks a signed prekey of `device`.
+pub fn verify_prekey(device: &DeviceId, prekey: &SignedPrekey) -> Result<()> {
+    let signed = encode(&(device, prekey.id, prekey.key, prekey.created_at_ms))?;
+    verify_by(device, domain::PREKEY, &signed, &prekey.signature)
+}
+
+/// Checks a new device's countersignature on joining `account`.
+pub fn verify_join(
+    account: &AccountId,
+    record: &DeviceRecord,
+    countersignature: &Sig,
+) -> Result<()> {
+    let signed = encode(&(account, record))?;
+    verify_by(
+        &record.device,
+        domain::DEVICE_JOIN,
+        &signed,
+        countersignature,
+    )
+}

@@ -1,0 +1,60 @@
+//! Integration tests of `kith-identity`.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod device_log;
+
+use kith_identity::{DeviceKeys, DeviceLog};
+use kith_wire::{DeviceOp, SignedDeviceEntry};
+
+/// A device with its own replica of the account's log.
+pub struct Replica {
+    /// The device's keys.
+    pub keys: DeviceKeys,
+    /// Its copy of the log.
+    pub log: DeviceLog,
+}
+
+impl Replica {
+    /// Writes `op` as this device; panics if refused.
+    pub fn write(&mut self, op: DeviceOp) -> SignedDeviceEntry {
+        self.log.append(&self.keys, op, 1_000).unwrap()
+    }
+
+    /// Adds `new` (countersigned by it) and returns the new device's replica,
+    /// holding a copy of this log.
+    pub fn add_device(&mut self, name: &str) -> Replica {
+        let keys = DeviceKeys::generate(name, 1_000).unwrap();
+        let record = keys.record().unwrap();
+        let countersignature = keys
+            .countersign_join(&self.log.account_id(), &record)
+            .unwrap();
+        let prekey = keys.current_prekey().unwrap().public().clone();
+        self.write(DeviceOp::AddDevice {
+            device: record,
+            prekey,
+            countersignature,
+        });
+        Replica {
+            keys,
+            log: self.log.clone(),
+        }
+    }
+
+    /// Merges everything `other` holds.
+    pub fn pull(&mut self, other: &Replica) {
+        let report = self.log.merge(other.log.entries().cloned());
+        assert!(report.rejected.is_empty(), "{:?}", report.rejected);
+    }
+}
+
+/// A new account whose first device is called `name`.
+pub fn account(name: &str) -> Replica {
+    let keys = DeviceKeys::generate(name, 1_000).unwrap();
+    let log = DeviceLog::create(&keys, "Alice", 1_000).unwrap();
+    Replica { keys, log }
+}
