@@ -7,6 +7,9 @@
 )]
 
 mod device_log;
+mod invite;
+mod safety;
+mod trust;
 
 use kith_identity::{DeviceKeys, DeviceLog};
 use kith_wire::{DeviceOp, SignedDeviceEntry};

@@ -42,6 +42,9 @@ pub enum IdentityError {
     /// A QR code could not be rendered or read.
     #[error("qr code: {0}")]
     Qr(String),
+    /// A parameter out of range.
+    #[error("invalid parameter: {0}")]
+    Parameter(&'static str),
     /// A name lookup failed.
     #[error("name lookup failed: {0}")]
     Lookup(String),

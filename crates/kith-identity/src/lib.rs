@@ -24,3 +24,9 @@ pub mod keys;
 pub use device_log::{Compromise, DeviceLog, DeviceState, DeviceStatus, LogState};
 pub use error::{IdentityError, Result};
 pub use keys::DeviceKeys;
+pub mod safety;
+pub mod trust;
+
+pub use safety::SafetyNumber;
+pub use trust::{Contact, ContactSource, TrustReason, TrustState};
+pub mod invite;

@@ -1,0 +1,189 @@
+//! Invites as text and QR codes.
+//!
+//! A contact invite is `kith:` followed by the unpadded base32 of the
+//! encoded [`Invite`]; a device-link request uses `kith-link:`. Base32 in
+//! upper case keeps the QR code in its compact alphanumeric mode (the QR
+//! carries `KITH:…`); parsing accepts either case. See `docs/identity.md`.
+
+use std::io::Cursor;
+use std::net::SocketAddr;
+
+use kith_wire::{Invite, InviteKind, InviteSecret, decode, encode, limits};
+
+use crate::device_log::DeviceLog;
+use crate::error::{IdentityError, Result};
+use crate::keys::DeviceKeys;
+
+/// Scheme of a contact invite.
+pub const CONTACT_SCHEME: &str = "kith";
+/// Scheme of a device-link request.
+pub const LINK_SCHEME: &str = "kith-link";
+/// How long an invite stays valid by default: 7 days.
+pub const DEFAULT_INVITE_TTL_SECS: u64 = 7 * 24 * 3600;
+/// How long a device-link request stays valid by default: 10 minutes.
+pub const DEFAULT_LINK_TTL_SECS: u64 = 600;
+
+/// A fresh contact invite from this device.
+pub fn contact_invite(
+    keys: &DeviceKeys,
+    log: &DeviceLog,
+    addresses: Vec<SocketAddr>,
+    now_secs: u64,
+    ttl_secs: u64,
+) -> Result<Invite> {
+    let mut heads = log.state().heads.clone();
+    heads.truncate(limits::MAX_INVITE_HEADS);
+    let name = log
+        .state()
+        .name
+        .clone()
+        .unwrap_or_else(|| keys.name().to_owned());
+    let invite = Invite {
+        kind: InviteKind::Contact {
+            account: log.account_id(),
+            heads,
+            name,
+        },
+        device: keys.device_id(),
+        transport: keys.transport_id(),
+        addresses: addresses.into_iter().take(limits::MAX_ADDRESSES).collect(),
+        secret: InviteSecret(kith_crypto::random::array()?),
+        expires_at: now_secs.saturating_add(ttl_secs),
+    };
+    invite.check_limits()?;
+    Ok(invite)
+}
+
+/// A fresh device-link request from a new device.
+pub fn link_request(
+    keys: &DeviceKeys,
+    addresses: Vec<SocketAddr>,
+    now_secs: u64,
+) -> Result<Invite> {
+    let record = keys.record()?;
+    let invite = Invite {
+        kind: InviteKind::LinkDevice {
+            identity_key: record.identity_key,
+            name: record.name,
+        },
+        device: keys.device_id(),
+        transport: keys.transport_id(),
+        addresses: addresses.into_iter().take(limits::MAX_ADDRESSES).collect(),
+        secret: InviteSecret(kith_crypto::random::array()?),
+        expires_at: now_secs.saturating_add(DEFAULT_LINK_TTL_SECS),
+    };
+    invite.check_limits()?;
+    Ok(invite)
+}
+
+/// The URI of an invite: `kith:…` or `kith-link:…` (upper-case base32 body).
+pub fn to_uri(invite: &Invite) -> Result<String> {
+    let scheme = match invite.kind {
+        InviteKind::Contact { .. } => CONTACT_SCHEME,
+        InviteKind::LinkDevice { .. } => LINK_SCHEME,
+    };
+    Ok(format!(
+        "{scheme}:{}",
+        data_encoding::BASE32_NOPAD.encode(&encode(invite)?)
+    ))
+}
+
+/// Parses a `kith:` or `kith-link:` URI (any case, surrounding whitespace
+/// ignored), checks its limits, and refuses it after expiry.
+pub fn parse_uri(uri: &str, now_secs: u64) -> Result<Invite> {
+    let uri = uri.trim();
+    let (scheme, body) = uri
+        .split_once(':')
+        .ok_or(IdentityError::Invite("missing scheme"))?;
+    let body = body.trim_start_matches("//");
+    let expect_link = if scheme.eq_ignore_ascii_case(CONTACT_SCHEME) {
+        false
+    } else if scheme.eq_ignore_ascii_case(LINK_SCHEME) {
+        true
+    } else {
+        return Err(IdentityError::Invite("not a kith: or kith-link: link"));
+    };
+    if body.len() > limits::MAX_INVITE_BYTES * 2 {
+        return Err(IdentityError::Invite("too long"));
+    }
+    let bytes = data_encoding::BASE32_NOPAD
+        .decode(body.to_ascii_uppercase().as_bytes())
+        .map_err(|_| IdentityError::Invite("not base32"))?;
+    let invite: Invite = decode(&bytes, limits::MAX_INVITE_BYTES)?;
+    invite.check_limits()?;
+    let is_link = matches!(invite.kind, InviteKind::LinkDevice { .. });
+    if is_link != expect_link {
+        return Err(IdentityError::Invite(
+            "scheme does not match the invite kind",
+        ));
+    }
+    if invite.expires_at < now_secs {
+        return Err(IdentityError::InviteExpired);
+    }
+    Ok(invite)
+}
+
+/// The text a QR code should carry for `uri`: upper case, so the code uses
+/// the compact alphanumeric mode.
+pub fn qr_text(uri: &str) -> String {
+    uri.to_ascii_uppercase()
+}
+
+fn qr_code(text: &str) -> Result<qrcode::QrCode> {
+    qrcode::QrCode::with_error_correction_level(text.as_bytes(), qrcode::EcLevel::M)
+        .map_err(|e| IdentityError::Qr(e.to_string()))
+}
+
+/// A PNG image of the QR code of `text`.
+pub fn qr_png(text: &str) -> Result<Vec<u8>> {
+    let image = qr_code(text)?
+        .render::<image::Luma<u8>>()
+        .min_dimensions(400, 400)
+        .build();
+    let mut png = Vec::new();
+    image
+        .write_to(&mut Cursor::new(&mut png), image::ImageFormat::Png)
+        .map_err(|e| IdentityError::Qr(e.to_string()))?;
+    Ok(png)
+}
+
+/// An SVG document of the QR code of `text`.
+pub fn qr_svg(text: &str) -> Result<String> {
+    Ok(qr_code(text)?
+        .render::<qrcode::render::svg::Color<'_>>()
+        .min_dimensions(400, 400)
+        .dark_color(qrcode::render::svg::Color("#000000"))
+        .light_color(qrcode::render::svg::Color("#ffffff"))
+        .build())
+}
+
+/// Largest image accepted for QR decoding (bytes of the file).
+const MAX_QR_IMAGE_BYTES: usize = 20 << 20;
+/// Largest image side accepted for QR decoding (pixels).
+const MAX_QR_IMAGE_SIDE: u32 = 8192;
+
+/// Reads the first QR code found in an image file (PNG or JPEG).
+pub fn read_qr(image_bytes: &[u8]) -> Result<String> {
+    if image_bytes.len() > MAX_QR_IMAGE_BYTES {
+        return Err(IdentityError::Qr("image too large".into()));
+    }
+    let mut reader = image::ImageReader::new(Cursor::new(image_bytes))
+        .with_guessed_format()
+        .map_err(|e| IdentityError::Qr(e.to_string()))?;
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(MAX_QR_IMAGE_SIDE);
+    limits.max_image_height = Some(MAX_QR_IMAGE_SIDE);
+    limits.max_alloc = Some(256 << 20);
+    reader.limits(limits);
+    let image = reader
+        .decode()
+        .map_err(|e| IdentityError::Qr(e.to_string()))?
+        .to_luma8();
+    let mut prepared = rqrr::PreparedImage::prepare(image);
+    for grid in prepared.detect_grids() {
+        if let Ok((_, content)) = grid.decode() {
+            return Ok(content);
+        }
+    }
+    Err(IdentityError::Qr("no readable qr code in the image".into()))
+}

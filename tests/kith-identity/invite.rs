@@ -1,0 +1,94 @@
+//! Invites: URIs, QR codes (PNG, SVG) and reading QR codes from images.
+
+use kith_identity::invite::{
+    DEFAULT_INVITE_TTL_SECS, contact_invite, link_request, parse_uri, qr_png, qr_svg, qr_text,
+    read_qr, to_uri,
+};
+use kith_identity::{DeviceKeys, IdentityError};
+use kith_wire::InviteKind;
+
+use crate::account;
+
+fn addresses() -> Vec<std::net::SocketAddr> {
+    vec![
+        "127.0.0.1:7001".parse().unwrap(),
+        "[::1]:7001".parse().unwrap(),
+    ]
+}
+
+#[test]
+fn a_contact_invite_survives_uri_qr_png_decode_uri_byte_for_byte() {
+    let alice = account("laptop");
+    let invite = contact_invite(
+        &alice.keys,
+        &alice.log,
+        addresses(),
+        1_000,
+        DEFAULT_INVITE_TTL_SECS,
+    )
+    .unwrap();
+    let uri = to_uri(&invite).unwrap();
+    assert!(uri.starts_with("kith:"));
+    assert!(uri.len() < 400, "invite URI is {} characters", uri.len());
+    let png = qr_png(&qr_text(&uri)).unwrap();
+    assert_eq!(&png[1..4], b"PNG");
+    let scanned = read_qr(&png).unwrap();
+    assert_eq!(scanned, qr_text(&uri));
+    let parsed = parse_uri(&scanned, 1_000).unwrap();
+    assert_eq!(parsed, invite);
+    assert_eq!(to_uri(&parsed).unwrap(), uri, "not byte-for-byte");
+    let InviteKind::Contact { account, name, .. } = &parsed.kind else {
+        panic!("kind")
+    };
+    assert_eq!(*account, alice.log.account_id());
+    assert_eq!(name, "Alice");
+}
+
+#[test]
+fn the_svg_form_is_a_qr_drawing() {
+    let svg = qr_svg("KITH:ABC").unwrap();
+    assert!(svg.starts_with("<?xml") && svg.contains("<svg") && svg.contains("#000000"));
+}
+
+#[test]
+fn link_requests_use_their_own_scheme() {
+    let phone = DeviceKeys::generate("phone", 0).unwrap();
+    let request = link_request(&phone, addresses(), 50).unwrap();
+    let uri = to_uri(&request).unwrap();
+    assert!(uri.starts_with("kith-link:"));
+    let parsed = parse_uri(&uri, 60).unwrap();
+    assert_eq!(parsed.device, phone.device_id());
+    assert!(matches!(parsed.kind, InviteKind::LinkDevice { .. }));
+    // A link body under the contact scheme is refused.
+    let swapped = uri.replacen("kith-link:", "kith:", 1);
+    assert_eq!(
+        parse_uri(&swapped, 60).unwrap_err(),
+        IdentityError::Invite("scheme does not match the invite kind")
+    );
+}
+
+#[test]
+fn bad_invites_get_clear_errors() {
+    let alice = account("laptop");
+    let invite = contact_invite(&alice.keys, &alice.log, addresses(), 1_000, 60).unwrap();
+    let uri = to_uri(&invite).unwrap();
+    assert_eq!(
+        parse_uri(&uri, 2_000).unwrap_err(),
+        IdentityError::InviteExpired
+    );
+    assert_eq!(parse_uri(&uri.to_lowercase(), 1_000).unwrap(), invite);
+    for bad in [
+        "",
+        "kith",
+        "http://example.com",
+        "kith:",
+        "kith:!!!!",
+        "kith:AAAA",
+        "mailto:a@b",
+    ] {
+        assert!(parse_uri(bad, 0).is_err(), "{bad:?} accepted");
+    }
+    let truncated = &uri[..uri.len() - 7];
+    assert!(parse_uri(truncated, 1_000).is_err());
+    assert!(read_qr(b"not an image").is_err());
+}
