@@ -8,6 +8,7 @@
 
 mod device_log;
 mod invite;
+mod lookup;
 mod safety;
 mod trust;
 

@@ -30,3 +30,4 @@ pub mod trust;
 pub use safety::SafetyNumber;
 pub use trust::{Contact, ContactSource, TrustReason, TrustState};
 pub mod invite;
+pub mod lookup;

@@ -10,7 +10,9 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
-use kith_wire::{AccountId, DeviceId, EntryHash, SignedDeviceEntry, TransportId};
+use kith_wire::{
+    AccountId, DeviceId, EntryHash, Invite, InviteKind, SignedDeviceEntry, TransportId,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::device_log::{Compromise, DeviceLog, MergeReport};
@@ -132,6 +134,33 @@ impl Contact {
             }],
             evidence_seen: 0,
         }
+    }
+
+    /// A new, unvalidated contact from a contact invite (scanned, pasted or
+    /// found by a name lookup, as `source` says). The inviting device and
+    /// its addresses are remembered, and the log heads are marked for fetching.
+    pub fn from_invite(invite: &Invite, source: ContactSource, now_ms: u64) -> Result<Self> {
+        let InviteKind::Contact {
+            account,
+            heads,
+            name,
+        } = &invite.kind
+        else {
+            return Err(IdentityError::Invite(
+                "a device link is not a contact invite",
+            ));
+        };
+        let mut contact = Self::new(*account, source, now_ms);
+        contact.invited_name = Some(name.clone());
+        contact.wanted_heads = heads.clone();
+        contact.known_devices.insert(
+            invite.device,
+            KnownDevice {
+                transport: invite.transport,
+                addresses: invite.addresses.clone(),
+            },
+        );
+        Ok(contact)
     }
 
     /// The contact's account.
