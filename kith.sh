@@ -87,6 +87,34 @@ summarise_tests() {
        END { printf "tests: %d passed, %d failed, %d skipped\n", p, f, s }' "$1"
 }
 
+# Builds the cargo-fuzz targets with libFuzzer's coverage instrumentation
+# (stable flags; `cargo +nightly fuzz run` adds sanitizers) and runs each for
+# a short smoke time on a fresh corpus.
+fuzz_smoke() {
+  local host seconds="${KITH_FUZZ_SECONDS:-10}" target
+  host="$(rustc -vV | sed -n 's/^host: //p')"
+  say "fuzz targets: build and ${seconds} s smoke run each"
+  RUSTFLAGS="-Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4 \
+-Cllvm-args=-sanitizer-coverage-inline-8bit-counters -Cllvm-args=-sanitizer-coverage-pc-table \
+-Cllvm-args=-sanitizer-coverage-trace-compares --cfg fuzzing -Cdebug-assertions -Coverflow-checks" \
+    cargo build --release --locked -q --manifest-path fuzz/Cargo.toml --target "$host" \
+      --target-dir "$CARGO_TARGET_DIR/fuzz"
+  for target in $(sed -n 's/^name = "\(.*\)"/\1/p' fuzz/Cargo.toml | grep -v '^kith-fuzz$'); do
+    local corpus log status=0
+    corpus="$(mktemp -d)"
+    log="$(mktemp)"
+    "$CARGO_TARGET_DIR/fuzz/$host/release/$target" -max_total_time="$seconds" \
+      "$corpus" >"$log" 2>&1 || status=$?
+    printf '%s: ' "$target" >&2
+    grep -E '^Done' "$log" >&2 || true
+    if [ "$status" -ne 0 ]; then
+      tail -40 "$log" >&2
+      die "fuzz target $target failed"
+    fi
+    rm -rf "$corpus" "$log"
+  done
+}
+
 cmd_test() {
   ensure_system_packages
   ensure_rust
@@ -104,6 +132,7 @@ cmd_test() {
     summarise_tests "$log"
     die "cargo test failed"
   fi
+  fuzz_smoke
   say "benchmarks, quick mode (proves they run; no timing is asserted)"
   cargo run --release --locked -q -p kith-bench -- --quick b0
   say "done in $((SECONDS - started)) s"
