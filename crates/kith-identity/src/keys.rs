@@ -130,6 +130,11 @@ impl DeviceKeys {
         self.prekeys.iter().find(|p| p.public.id == id)
     }
 
+    /// Ids of the signed prekeys still held (newest last).
+    pub fn prekey_ids(&self) -> Vec<u32> {
+        self.prekeys.iter().map(|p| p.public.id).collect()
+    }
+
     /// Makes a new signed prekey, keeping the last few old ones.
     pub fn rotate_prekey(&mut self, now_ms: u64) -> Result<SignedPrekey> {
         let id = self

@@ -22,6 +22,7 @@ mod bytes;
 mod codec;
 mod device_log;
 mod invite;
+mod session;
 mod signed;
 
 pub use bytes::{AccountId, DeviceId, DhKey, EntryHash, InviteSecret, Sig, TransportId};
@@ -30,6 +31,7 @@ pub use device_log::{
     DeviceLogEntry, DeviceOp, DeviceRecord, RevokeReason, SignedDeviceEntry, SignedPrekey,
 };
 pub use invite::{Invite, InviteKind};
+pub use session::{Envelope, FanOut, PreKeyMessage, RatchetHeader, RatchetMessage, SessionMessage};
 pub use signed::Signed;
 
 /// Errors of encoding and decoding.
@@ -85,6 +87,8 @@ pub mod domain {
     pub const PREKEY: Domain = Domain::new("kith-prekey-v1");
     /// Derivation of a transport key seed from the device's storage.
     pub const TRANSPORT_KEY: Domain = Domain::new("kith-transport-key-v1");
+    /// Associated data of a pairwise session (X3DH and ratchet messages).
+    pub const SESSION_AD: Domain = Domain::new("kith-session-ad-v1");
 }
 
 /// Length limits of every format.
@@ -103,6 +107,14 @@ pub mod limits {
     pub const MAX_INVITE_HEADS: usize = 4;
     /// Largest encoded invite.
     pub const MAX_INVITE_BYTES: usize = 1024;
+    /// Largest ciphertext of one pairwise message (a 64 KiB body plus overhead).
+    pub const MAX_SESSION_CIPHERTEXT: usize = 64 * 1024 + 64;
+    /// Largest encoded fan-out (all envelopes of one message).
+    pub const MAX_FANOUT_BYTES: usize = 8 << 20;
+    /// Most recipient devices of one message.
+    pub const MAX_FANOUT_DEVICES: usize = 1024;
+    /// Largest encoded pairwise message.
+    pub const MAX_SESSION_MESSAGE_BYTES: usize = MAX_SESSION_CIPHERTEXT + 256;
     /// Most entries in one account's device log.
     pub const MAX_DEVICE_LOG_ENTRIES: usize = 4096;
 
