@@ -28,6 +28,9 @@ pub const MAX_STORED_SKIPPED: usize = 2_000;
 /// How long a skipped message key is kept: 30 days.
 pub const SKIPPED_KEY_TTL_MS: u64 = 30 * 24 * 3600 * 1000;
 
+/// Earlier receiving chains remembered to recognise their duplicates.
+const PAST_CHAINS: usize = 16;
+
 const ROOT_INFO: &[u8] = b"kith-ratchet-root-v1";
 
 fn kdf_rk(rk: &SecretBytes<32>, dh_out: &[u8; 32]) -> Result<(SecretBytes<32>, SecretBytes<32>)> {
@@ -82,6 +85,8 @@ pub struct RatchetState {
     nr: u32,
     pn: u32,
     skipped: Vec<Skipped>,
+    /// Earlier receiving chains and how many messages each delivered.
+    past_chains: Vec<(DhKey, u32)>,
 }
 
 impl std::fmt::Debug for RatchetState {
@@ -111,6 +116,7 @@ impl RatchetState {
             nr: 0,
             pn: 0,
             skipped: Vec::new(),
+            past_chains: Vec::new(),
         })
     }
 
@@ -129,6 +135,7 @@ impl RatchetState {
             nr: 0,
             pn: 0,
             skipped: Vec::new(),
+            past_chains: Vec::new(),
         })
     }
 
@@ -179,6 +186,15 @@ impl RatchetState {
             return Ok(plaintext);
         }
         if self.dhr == Some(header.dh) && header.n < self.nr {
+            return Err(SessionError::Duplicate);
+        }
+        // A message of an earlier chain whose key is no longer held was
+        // either delivered already or skipped and expired.
+        if self
+            .past_chains
+            .iter()
+            .any(|(dh, ended)| *dh == header.dh && header.n < *ended)
+        {
             return Err(SessionError::Duplicate);
         }
         let mut next = self.duplicate();
@@ -237,6 +253,12 @@ impl RatchetState {
     }
 
     fn dh_ratchet(&mut self, their_key: DhKey) -> Result<()> {
+        if let Some(old) = self.dhr {
+            self.past_chains.push((old, self.nr));
+            if self.past_chains.len() > PAST_CHAINS {
+                self.past_chains.remove(0);
+            }
+        }
         self.pn = self.ns;
         self.ns = 0;
         self.nr = 0;
@@ -279,6 +301,7 @@ impl RatchetState {
                     at_ms: s.at_ms,
                 })
                 .collect(),
+            past_chains: self.past_chains.clone(),
         }
     }
 
@@ -297,6 +320,7 @@ impl RatchetState {
                 .iter()
                 .map(|s| (s.dh, s.n, *s.mk.expose(), s.at_ms))
                 .collect(),
+            past_chains: self.past_chains.clone(),
         }
     }
 
@@ -325,6 +349,7 @@ impl RatchetState {
                     })
                 })
                 .collect::<Result<_>>()?,
+            past_chains: snapshot.past_chains.clone(),
         })
     }
 }
@@ -342,6 +367,7 @@ pub(crate) struct RatchetSnapshot {
     nr: u32,
     pn: u32,
     skipped: Vec<(DhKey, u32, [u8; 32], u64)>,
+    past_chains: Vec<(DhKey, u32)>,
 }
 
 impl Drop for RatchetSnapshot {
