@@ -135,6 +135,7 @@ cmd_test() {
   fuzz_smoke
   say "benchmarks, quick mode (proves they run; no timing is asserted)"
   cargo run --release --locked -q -p kith-bench -- --quick b0
+  cargo run --release --locked -q -p kith-bench -- --quick sessions
   say "done in $((SECONDS - started)) s"
   summarise_tests "$log"
   rm -f "$log"

@@ -11,6 +11,7 @@
 
 mod b0;
 mod measure;
+mod sessions;
 
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -39,6 +40,8 @@ struct Cli {
 enum Bench {
     /// B0 crypto_floor: kith-crypto wrappers vs direct libsodium calls.
     B0,
+    /// Sessions: Double Ratchet and fan-out vs raw AEAD on the same bytes.
+    Sessions,
 }
 
 #[derive(Serialize)]
@@ -113,6 +116,29 @@ fn main() -> anyhow::Result<()> {
             let report = b0::run(cli.quick)?;
             print_b0(&report);
             let path = write_json(&cli.out, "B0", cli.quick, &report)?;
+            println!("wrote {}", path.display());
+        }
+        Bench::Sessions => {
+            let rows = sessions::run(cli.quick)?;
+            println!(
+                "Sessions: Kith's ratchet and fan-out vs XChaCha20-Poly1305 seal(+open), same bytes, same run"
+            );
+            println!(
+                "{:<46} {:>12} {:>12} {:>7} {:>11}",
+                "item", "anchor op/s", "kith op/s", "ratio", "kith µs"
+            );
+            for row in &rows {
+                let r = &row.result;
+                println!(
+                    "{:<46} {:>12.0} {:>12.0} {:>7.3} {:>11.2}",
+                    row.item,
+                    r.anchor.ops_per_sec,
+                    r.candidate.ops_per_sec,
+                    r.ratio,
+                    r.candidate.cpu_us_per_op
+                );
+            }
+            let path = write_json(&cli.out, "sessions", cli.quick, &rows)?;
             println!("wrote {}", path.display());
         }
     }

@@ -308,6 +308,7 @@ impl RatchetState {
     pub(crate) fn snapshot(&self) -> RatchetSnapshot {
         RatchetSnapshot {
             dhs: *self.dhs.secret().expose(),
+            dhs_public: self.dhs_public,
             dhr: self.dhr,
             rk: *self.rk.expose(),
             cks: self.cks.as_ref().map(|k| *k.expose()),
@@ -326,10 +327,9 @@ impl RatchetState {
 
     pub(crate) fn restore(snapshot: &RatchetSnapshot) -> Result<Self> {
         let take = |bytes: &[u8; 32]| SecretBytes::<32>::from_slice(bytes);
-        let dhs = DhSecret::from_secret(take(&snapshot.dhs)?);
         Ok(Self {
-            dhs_public: public_of(&dhs)?,
-            dhs,
+            dhs: DhSecret::from_secret(take(&snapshot.dhs)?),
+            dhs_public: snapshot.dhs_public,
             dhr: snapshot.dhr,
             rk: take(&snapshot.rk)?,
             cks: snapshot.cks.as_ref().map(take).transpose()?,
@@ -359,6 +359,7 @@ impl RatchetState {
 #[derive(Serialize, Deserialize)]
 pub(crate) struct RatchetSnapshot {
     dhs: [u8; 32],
+    dhs_public: DhKey,
     dhr: Option<DhKey>,
     rk: [u8; 32],
     cks: Option<[u8; 32]>,
