@@ -5,7 +5,18 @@ use kith_session::ratchet::MAX_STORED_SKIPPED;
 use kith_session::{SessionError, Sessions};
 use kith_wire::SessionMessage;
 
-use crate::device;
+use crate::{Device, device};
+
+/// Alice and Bob with a session both ways (no pre-key messages any more).
+fn established() -> (Device, Device) {
+    let mut alice = device("alice");
+    let mut bob = device("bob");
+    let hello = alice.send(&bob, b"hello");
+    bob.receive(&alice, &hello).unwrap();
+    let answer = bob.send(&alice, b"answer");
+    alice.receive(&bob, &answer).unwrap();
+    (alice, bob)
+}
 
 #[test]
 fn first_messages_carry_x3dh_until_the_peer_answers() {
@@ -79,12 +90,7 @@ fn a_replayed_first_message_is_caught_even_after_the_session_is_gone() {
 
 #[test]
 fn reordering_within_the_window_decrypts() {
-    let mut alice = device("alice");
-    let mut bob = device("bob");
-    let hello = alice.send(&bob, b"hello");
-    bob.receive(&alice, &hello).unwrap();
-    let answer = bob.send(&alice, b"answer");
-    alice.receive(&bob, &answer).unwrap();
+    let (mut alice, mut bob) = established();
     let messages: Vec<_> = (0..40u8).map(|i| (i, alice.send(&bob, &[i]))).collect();
     // Deliver in a scrambled order: odd ones backwards, then even ones.
     let order = messages
@@ -118,12 +124,7 @@ fn a_jump_beyond_the_window_is_rejected_without_state_change() {
 
 #[test]
 fn skipped_keys_are_bounded() {
-    let mut alice = device("alice");
-    let mut bob = device("bob");
-    let hello = alice.send(&bob, b"hello");
-    bob.receive(&alice, &hello).unwrap();
-    let reply = bob.send(&alice, b"reply");
-    alice.receive(&bob, &reply).unwrap();
+    let (mut alice, mut bob) = established();
     let messages: Vec<_> = (0..MAX_STORED_SKIPPED + 501)
         .map(|i| alice.send(&bob, &(i as u32).to_le_bytes()))
         .collect();
@@ -142,12 +143,7 @@ fn skipped_keys_are_bounded() {
 
 #[test]
 fn tampered_messages_fail_without_state_change() {
-    let mut alice = device("alice");
-    let mut bob = device("bob");
-    let hello = alice.send(&bob, b"hello");
-    bob.receive(&alice, &hello).unwrap();
-    let reply = bob.send(&alice, b"reply");
-    alice.receive(&bob, &reply).unwrap();
+    let (mut alice, mut bob) = established();
     let good = alice.send(&bob, b"payload");
     let before = bob.record_bytes(&alice);
     let SessionMessage::Ratchet(m) = &good else {
@@ -180,7 +176,7 @@ fn forward_secrecy_todays_state_cannot_open_yesterdays_messages() {
     let reply = bob.send(&alice, b"ok");
     alice.receive(&bob, &reply).unwrap();
     // A thief copies Bob's whole state today.
-    let mut stolen = crate::Device {
+    let mut stolen = Device {
         account: bob.account,
         keys: kith_identity::DeviceKeys::generate("unused", 0).unwrap(),
         sessions: Sessions::new(bob.sessions.store().duplicate()),
@@ -204,7 +200,7 @@ fn post_compromise_a_stolen_state_stops_working_after_one_round_trip() {
     // The thief copies Bob's session store (and, worst case, has Bob's keys),
     // then reads along with every message.
     let mut thief = Sessions::new(bob.sessions.store().duplicate());
-    let mut thief_reads = |m: &SessionMessage, bob: &crate::Device, alice: &crate::Device| {
+    let mut thief_reads = |m: &SessionMessage, bob: &Device, alice: &Device| {
         thief
             .decrypt(&bob.local(), &alice.remote(), m, 0)
             .map(|p| p.expose().to_vec())

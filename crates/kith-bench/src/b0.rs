@@ -76,17 +76,7 @@ fn wrapper<'a>(mut f: impl FnMut() -> anyhow::Result<()> + 'a) -> Body<'a> {
 /// Runs B0. `quick` shortens every round and skips the moderate Argon2id
 /// limits: it proves the benchmark works, its numbers are rough.
 pub fn run(quick: bool) -> anyhow::Result<Report> {
-    let plan = if quick {
-        Plan {
-            round: Duration::from_millis(20),
-            rounds: 3,
-        }
-    } else {
-        Plan {
-            round: Duration::from_millis(300),
-            rounds: 9,
-        }
-    };
+    let plan = Plan::for_mode(quick, 9);
     let small = vec![0x5au8; 256];
     let kib = vec![0x5au8; 1024];
     let mib = vec![0x5au8; 1 << 20];

@@ -19,6 +19,24 @@ pub struct Plan {
     pub rounds: usize,
 }
 
+impl Plan {
+    /// 300 ms rounds, `rounds` of them; `quick`: 20 ms, 3 rounds (it proves
+    /// the benchmark runs, its numbers are rough).
+    pub fn for_mode(quick: bool, rounds: usize) -> Self {
+        if quick {
+            Self {
+                round: Duration::from_millis(20),
+                rounds: 3,
+            }
+        } else {
+            Self {
+                round: Duration::from_millis(300),
+                rounds,
+            }
+        }
+    }
+}
+
 /// The outcome of one side.
 #[derive(Clone, Debug, Serialize)]
 pub struct Side {

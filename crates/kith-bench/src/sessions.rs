@@ -2,7 +2,6 @@
 //! XChaCha20-Poly1305 on the same bytes in the same run.
 
 use std::hint::black_box;
-use std::time::Duration;
 
 use kith_crypto::aead::AeadKey;
 use kith_identity::{DeviceKeys, DeviceLog};
@@ -73,17 +72,7 @@ fn receive(
 
 /// Runs the session benchmark.
 pub fn run(quick: bool) -> anyhow::Result<Vec<Row>> {
-    let plan = if quick {
-        Plan {
-            round: Duration::from_millis(20),
-            rounds: 3,
-        }
-    } else {
-        Plan {
-            round: Duration::from_millis(300),
-            rounds: 7,
-        }
-    };
+    let plan = Plan::for_mode(quick, 7);
     let text = vec![0x42u8; 1024];
     let key = AeadKey::generate()?;
     let mut rows = Vec::new();
