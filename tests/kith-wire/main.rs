@@ -7,6 +7,8 @@
     clippy::indexing_slicing
 )]
 
+mod golden;
+
 use std::net::SocketAddr;
 
 use kith_crypto::Domain;
