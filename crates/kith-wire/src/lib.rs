@@ -22,6 +22,7 @@ mod bytes;
 mod codec;
 mod device_log;
 mod invite;
+mod log;
 mod session;
 mod signed;
 
@@ -31,6 +32,10 @@ pub use device_log::{
     DeviceLogEntry, DeviceOp, DeviceRecord, RevokeReason, SignedDeviceEntry, SignedPrekey,
 };
 pub use invite::{Invite, InviteKind};
+pub use log::{
+    BodyHash, BodyPlain, Content, ConversationId, ConversationKind, EntryHeader, EntryKind,
+    SignedHeader, Summary, SyncMessage, WireEntry,
+};
 pub use session::{Envelope, FanOut, PreKeyMessage, RatchetHeader, RatchetMessage, SessionMessage};
 pub use signed::Signed;
 
@@ -87,6 +92,14 @@ pub mod domain {
     pub const PREKEY: Domain = Domain::new("kith-prekey-v1");
     /// Derivation of a transport key seed from the device's storage.
     pub const TRANSPORT_KEY: Domain = Domain::new("kith-transport-key-v1");
+    /// Signature of a conversation-log entry header.
+    pub const LOG_ENTRY: Domain = Domain::new("kith-log-entry-v1");
+    /// Hash of a signed conversation-log entry header.
+    pub const LOG_ENTRY_HASH: Domain = Domain::new("kith-log-entry-hash-v1");
+    /// Conversation ids.
+    pub const CONVERSATION: Domain = Domain::new("kith-conversation-v1");
+    /// Body commitments.
+    pub const BODY: Domain = Domain::new("kith-body-v1");
     /// Associated data of a pairwise session (X3DH and ratchet messages).
     pub const SESSION_AD: Domain = Domain::new("kith-session-ad-v1");
 }
@@ -115,6 +128,16 @@ pub mod limits {
     pub const MAX_FANOUT_DEVICES: usize = 1024;
     /// Largest encoded pairwise message.
     pub const MAX_SESSION_MESSAGE_BYTES: usize = MAX_SESSION_CIPHERTEXT + 256;
+    /// Largest body content of one entry.
+    pub const MAX_BODY_BYTES: usize = 64 * 1024 - 64;
+    /// Largest encoded sync frame.
+    pub const MAX_FRAME_BYTES: usize = 16 << 20;
+    /// Most entries in one `Entries` frame.
+    pub const MAX_ENTRIES_PER_FRAME: usize = 512;
+    /// Most conversation summaries in one `Hello`.
+    pub const MAX_SUMMARIES: usize = 65_536;
+    /// Most missing bodies asked for in one `Hello`.
+    pub const MAX_MISSING_BODIES: usize = 4096;
     /// Most entries in one account's device log.
     pub const MAX_DEVICE_LOG_ENTRIES: usize = 4096;
 

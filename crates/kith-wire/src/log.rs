@@ -1,0 +1,214 @@
+//! Conversation logs and the sync protocol: entry headers (signed), bodies
+//! (encrypted per device), and the frames devices exchange. Semantics in
+//! `docs/sync.md`.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{AccountId, DeviceId, EntryHash, FanOut, Signed, WireError, limits};
+
+fixed_bytes!(
+    /// A conversation: `BLAKE2b-256("kith-conversation-v1", kind || members)`
+    /// for direct and self conversations.
+    ConversationId, 32
+);
+fixed_bytes!(
+    /// `BLAKE2b-256("kith-body-v1", salt || content)`: commits to a body
+    /// without letting a forwarder test guesses of it.
+    BodyHash, 32
+);
+
+/// What kind of conversation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum ConversationKind {
+    /// My own devices only: contacts, trust, deletions, read markers, settings.
+    SelfLog,
+    /// Two accounts.
+    Direct,
+    /// A private group (planned).
+    Group,
+    /// A public room (planned).
+    Room,
+}
+
+/// What an entry is (visible to forwarders; the content is not).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum EntryKind {
+    /// A text message.
+    Message,
+    /// A change to an earlier entry (edits, reactions): extension point.
+    Annotation,
+    /// A deletion, in the self log.
+    Tombstone,
+    /// A change of members.
+    Membership,
+    /// Delivery receipts of the author device.
+    Receipt,
+    /// Self-log record: contacts, trust, settings.
+    Record,
+}
+
+/// The signed header of a conversation-log entry.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EntryHeader {
+    /// The conversation.
+    pub conversation: ConversationId,
+    /// The author's account.
+    pub author_account: AccountId,
+    /// The author device (it signs the header).
+    pub author_device: DeviceId,
+    /// The author device's own counter in this conversation, from 0.
+    pub seq: u64,
+    /// The author device's previous entry here (`None` exactly when `seq` is 0).
+    pub prev: Option<EntryHash>,
+    /// The heads the author had seen (causal parents).
+    pub parents: Vec<EntryHash>,
+    /// `1 + max(parents' lamport)`, 0 without parents.
+    pub lamport: u64,
+    /// When it was written (Unix milliseconds; informative only).
+    pub sent_at_ms: u64,
+    /// What it is.
+    pub kind: EntryKind,
+    /// Commitment to the body.
+    pub body_hash: BodyHash,
+    /// Length of the body content in bytes.
+    pub body_len: u32,
+}
+
+impl EntryHeader {
+    /// Checks bounds a decoder cannot.
+    pub fn check_limits(&self) -> Result<(), WireError> {
+        if self.parents.len() > limits::MAX_PARENTS {
+            return Err(WireError::Limit("too many parents"));
+        }
+        if self.body_len as usize > limits::MAX_BODY_BYTES {
+            return Err(WireError::Limit("body too long"));
+        }
+        Ok(())
+    }
+}
+
+/// A signed entry header.
+pub type SignedHeader = Signed<EntryHeader>;
+
+/// The plaintext inside every envelope of a body: a random salt and the
+/// encoded [`Content`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BodyPlain {
+    /// Random; keeps the body hash from confirming guesses.
+    pub salt: [u8; 32],
+    /// `encode(Content)`.
+    pub content: Vec<u8>,
+}
+
+/// What an entry says.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Content {
+    /// A text message.
+    Text {
+        /// The text.
+        text: String,
+        /// The entry it answers, if any.
+        reply_to: Option<EntryHash>,
+    },
+    /// Deletes, from all of the author account's devices, one entry of a
+    /// conversation (`target`), or the whole conversation up to and including
+    /// Lamport time `up_to` (`target` = `None`). Only in the self log.
+    Tombstone {
+        /// The conversation.
+        conversation: ConversationId,
+        /// The entry, or `None` for the whole conversation.
+        target: Option<EntryHash>,
+        /// For a whole conversation: the highest Lamport time deleted.
+        up_to: u64,
+    },
+    /// Delivery receipts: the author device has these entries.
+    Receipt {
+        /// Entries received.
+        entries: Vec<EntryHash>,
+    },
+}
+
+/// An entry as sent: its signed header and, where the sender has one, an
+/// encrypted body.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WireEntry {
+    /// The header.
+    pub header: SignedHeader,
+    /// The body: the author's fan-out, or (with `rewrapped_by`) a copy
+    /// re-encrypted by one of the receiver's own devices.
+    pub body: Option<FanOut>,
+    /// The own device that re-encrypted the body (history transfer).
+    pub rewrapped_by: Option<DeviceId>,
+}
+
+/// What one device has of one conversation: per author device, the highest
+/// sequence number below which it has every entry (`next` = count).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    /// The conversation.
+    pub conversation: ConversationId,
+    /// `(author device, number of contiguous entries held from seq 0)`.
+    pub have: Vec<(DeviceId, u64)>,
+}
+
+/// The frames of `kith/sync/1`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SyncMessage {
+    /// Sent on every (re)connection: what I have of the conversations we
+    /// share, and bodies I miss (asked of my own devices only).
+    Hello {
+        /// One summary per shared conversation.
+        summaries: Vec<Summary>,
+        /// Entries whose body I could not open (history transfer wanted).
+        missing_bodies: Vec<(ConversationId, EntryHash)>,
+    },
+    /// Entries, oldest first.
+    Entries {
+        /// The conversation.
+        conversation: ConversationId,
+        /// The entries.
+        entries: Vec<WireEntry>,
+    },
+    /// The peer is not served (not a member device, or malformed input).
+    Refused {
+        /// Why, for logs and the user.
+        reason: String,
+    },
+}
+
+impl SyncMessage {
+    /// Checks counts and sizes a decoder cannot.
+    pub fn check_limits(&self) -> Result<(), WireError> {
+        match self {
+            Self::Hello {
+                summaries,
+                missing_bodies,
+            } => {
+                if summaries.len() > limits::MAX_SUMMARIES
+                    || missing_bodies.len() > limits::MAX_MISSING_BODIES
+                    || summaries
+                        .iter()
+                        .any(|s| s.have.len() > limits::MAX_FANOUT_DEVICES)
+                {
+                    return Err(WireError::Limit("hello too large"));
+                }
+            }
+            Self::Entries { entries, .. } => {
+                if entries.len() > limits::MAX_ENTRIES_PER_FRAME {
+                    return Err(WireError::Limit("too many entries in a frame"));
+                }
+                for e in entries {
+                    if let Some(body) = &e.body {
+                        body.check_limits()?;
+                    }
+                }
+            }
+            Self::Refused { reason } => {
+                if reason.len() > 256 {
+                    return Err(WireError::Limit("reason too long"));
+                }
+            }
+        }
+        Ok(())
+    }
+}
