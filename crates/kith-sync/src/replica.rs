@@ -1,0 +1,862 @@
+//! The sans-I/O sync engine of one device: `handle(input, now) -> outputs`.
+//!
+//! It holds the conversation logs, the device logs of its own account and
+//! its contacts (the directory: who is a member device of what), and the
+//! pairwise sessions that encrypt bodies. It never touches a socket or a
+//! file: the network layer feeds it [`Input`]s and carries out its
+//! [`Output`]s; the simulator in `sim` does the same without sockets.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use kith_identity::{DeviceKeys, DeviceLog};
+use kith_session::{LocalDevice, RemoteDevice, SessionStore, Sessions};
+use kith_wire::{
+    AccountId, BodyPlain, Content, ConversationId, ConversationKind, DeviceId, EntryHash,
+    EntryHeader, EntryKind, Envelope, FanOut, SignedHeader, SyncMessage, WireEntry, decode, domain,
+    encode, limits,
+};
+
+use crate::conversation::{Body, Conversation, Placement, StoredEntry};
+use crate::error::{Result, SyncError};
+use crate::ids::{body_hash, direct_conversation, entry_id, self_conversation};
+
+/// Something that happened to this device.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    /// A connection to another device is up.
+    Connected(DeviceId),
+    /// A connection went down.
+    Disconnected(DeviceId),
+    /// A frame arrived.
+    Received {
+        /// The peer device (authenticated by the transport).
+        from: DeviceId,
+        /// The frame.
+        message: SyncMessage,
+    },
+}
+
+/// Something this device wants done.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Output {
+    /// Send a frame to a device.
+    Send {
+        /// The device.
+        to: DeviceId,
+        /// The frame.
+        message: SyncMessage,
+    },
+    /// Tell the application.
+    Event(Event),
+}
+
+/// What the application hears about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// A new entry is in a conversation.
+    NewEntry {
+        /// The conversation.
+        conversation: ConversationId,
+        /// The entry.
+        id: EntryHash,
+    },
+    /// Something from a peer was refused.
+    Refused {
+        /// The peer.
+        from: DeviceId,
+        /// Why.
+        reason: SyncError,
+    },
+}
+
+/// One device's view of its conversations.
+pub struct Replica<S> {
+    account: AccountId,
+    keys: DeviceKeys,
+    logs: BTreeMap<AccountId, DeviceLog>,
+    sessions: Sessions<S>,
+    conversations: BTreeMap<ConversationId, Conversation>,
+    /// Entries deleted from this account's devices, by conversation.
+    tombstones: BTreeSet<(ConversationId, EntryHash)>,
+    /// Whole-conversation deletions: the highest Lamport time deleted.
+    cutoffs: BTreeMap<ConversationId, u64>,
+    /// Entries held back until their parents arrive.
+    pending: BTreeMap<ConversationId, Vec<(EntryHash, WireEntry, EntryHeader, DeviceId)>>,
+    connected: BTreeSet<DeviceId>,
+}
+
+/// Most entries held back per conversation.
+const MAX_PENDING: usize = 4096;
+
+impl<S: SessionStore> Replica<S> {
+    /// A replica for this device, whose account's device log is `own_log`.
+    pub fn new(keys: DeviceKeys, own_log: DeviceLog, sessions: Sessions<S>) -> Result<Self> {
+        let account = own_log.account_id();
+        let mut replica = Self {
+            account,
+            keys,
+            logs: BTreeMap::from([(account, own_log)]),
+            sessions,
+            conversations: BTreeMap::new(),
+            tombstones: BTreeSet::new(),
+            cutoffs: BTreeMap::new(),
+            pending: BTreeMap::new(),
+            connected: BTreeSet::new(),
+        };
+        let id = self_conversation(&account)?;
+        replica.conversations.insert(
+            id,
+            Conversation::new(id, ConversationKind::SelfLog, vec![account]),
+        );
+        Ok(replica)
+    }
+
+    /// This device.
+    pub fn device_id(&self) -> DeviceId {
+        self.keys.device_id()
+    }
+
+    /// This account.
+    pub fn account_id(&self) -> AccountId {
+        self.account
+    }
+
+    /// The keys of this device.
+    pub fn keys(&self) -> &DeviceKeys {
+        &self.keys
+    }
+
+    /// The sessions (for inspection and persistence).
+    pub fn sessions(&self) -> &Sessions<S> {
+        &self.sessions
+    }
+
+    /// A conversation.
+    pub fn conversation(&self, id: &ConversationId) -> Option<&Conversation> {
+        self.conversations.get(id)
+    }
+
+    /// This account's self conversation.
+    pub fn self_conversation_id(&self) -> Result<ConversationId> {
+        self_conversation(&self.account)
+    }
+
+    /// Accounts whose device logs are known (own and contacts).
+    pub fn known_accounts(&self) -> Vec<AccountId> {
+        self.logs.keys().copied().collect()
+    }
+
+    /// The device log of `account`, if known.
+    pub fn device_log(&self, account: &AccountId) -> Option<&DeviceLog> {
+        self.logs.get(account)
+    }
+
+    /// Adds or updates a device log (a contact's, or this account's own).
+    pub fn update_log(&mut self, log: DeviceLog) {
+        match self.logs.get_mut(&log.account_id()) {
+            Some(existing) => {
+                existing.merge(log.entries().cloned());
+            }
+            None => {
+                self.logs.insert(log.account_id(), log);
+            }
+        }
+    }
+
+    /// Opens (or returns) the direct conversation with a contact whose device
+    /// log is known.
+    pub fn open_direct(&mut self, contact: &AccountId) -> Result<ConversationId> {
+        if !self.logs.contains_key(contact) || *contact == self.account {
+            return Err(SyncError::NotMember);
+        }
+        let id = direct_conversation(&self.account, contact)?;
+        self.conversations.entry(id).or_insert_with(|| {
+            Conversation::new(id, ConversationKind::Direct, vec![self.account, *contact])
+        });
+        Ok(id)
+    }
+
+    /// Forgets everything volatile, as after a restart: connections.
+    pub fn restart(&mut self) {
+        self.connected.clear();
+    }
+
+    /// The account `device` is an active device of, among known logs.
+    fn account_of(&self, device: &DeviceId) -> Option<AccountId> {
+        self.logs
+            .iter()
+            .find(|(_, log)| log.state().is_active(device))
+            .map(|(a, _)| *a)
+    }
+
+    fn remote(&self, device: &DeviceId) -> Option<RemoteDevice> {
+        self.logs.iter().find_map(|(account, log)| {
+            let state = log.state().devices.get(device)?;
+            log.state()
+                .is_active(device)
+                .then(|| RemoteDevice::from_log(*account, state))
+        })
+    }
+
+    /// Active devices of the members of `conversation`, except this one.
+    fn member_devices(&self, conversation: &Conversation) -> Vec<RemoteDevice> {
+        let me = self.device_id();
+        conversation
+            .members
+            .iter()
+            .filter_map(|account| self.logs.get(account).map(|log| (account, log)))
+            .flat_map(|(account, log)| {
+                log.state()
+                    .active_devices()
+                    .filter(|d| d.record.device != me)
+                    .map(|d| RemoteDevice::from_log(*account, d))
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    }
+
+    /// Feeds one input; returns what to do.
+    pub fn handle(&mut self, input: Input, now_ms: u64) -> Vec<Output> {
+        match input {
+            Input::Connected(peer) => {
+                self.connected.insert(peer);
+                self.hello(&peer).into_iter().collect()
+            }
+            Input::Disconnected(peer) => {
+                self.connected.remove(&peer);
+                Vec::new()
+            }
+            Input::Received { from, message } => match self.receive(from, message, now_ms) {
+                Ok(outputs) => outputs,
+                Err(reason) => vec![
+                    Output::Send {
+                        to: from,
+                        message: SyncMessage::Refused {
+                            reason: reason.to_string(),
+                        },
+                    },
+                    Output::Event(Event::Refused { from, reason }),
+                ],
+            },
+        }
+    }
+
+    /// The conversations `peer` may see, or `None` if it is no member device.
+    fn shared_with(&self, peer: &DeviceId) -> Option<Vec<ConversationId>> {
+        let account = self.account_of(peer)?;
+        Some(
+            self.conversations
+                .values()
+                .filter(|c| c.is_member(&account))
+                .map(|c| c.id)
+                .collect(),
+        )
+    }
+
+    fn hello(&self, peer: &DeviceId) -> Option<Output> {
+        let shared = self.shared_with(peer)?;
+        let summaries = shared
+            .iter()
+            .filter_map(|id| self.conversations.get(id))
+            .map(Conversation::summary)
+            .collect();
+        let own = self.account_of(peer) == Some(self.account);
+        let missing_bodies = if own {
+            self.conversations
+                .values()
+                .flat_map(|c| {
+                    c.in_order()
+                        .filter(|e| e.body == Body::Missing)
+                        .map(move |e| (c.id, e.id))
+                })
+                .take(limits::MAX_MISSING_BODIES)
+                .collect()
+        } else {
+            Vec::new()
+        };
+        Some(Output::Send {
+            to: *peer,
+            message: SyncMessage::Hello {
+                summaries,
+                missing_bodies,
+            },
+        })
+    }
+
+    fn receive(
+        &mut self,
+        from: DeviceId,
+        message: SyncMessage,
+        now_ms: u64,
+    ) -> Result<Vec<Output>> {
+        message.check_limits()?;
+        let peer_account = self.account_of(&from).ok_or(SyncError::NotMember)?;
+        match message {
+            SyncMessage::Hello {
+                summaries,
+                missing_bodies,
+            } => {
+                let mut outputs = Vec::new();
+                // Every conversation we share: what the peer lacks, oldest
+                // first. A shared conversation missing from its summaries is
+                // one it has nothing of yet.
+                for conversation in self.shared_with(&from).unwrap_or_default() {
+                    let have = summaries
+                        .iter()
+                        .find(|s| s.conversation == conversation)
+                        .map(|s| s.have.clone())
+                        .unwrap_or_default();
+                    let Some(conv) = self.conversations.get(&conversation) else {
+                        continue;
+                    };
+                    let missing = conv.missing_for(&have);
+                    outputs.extend(self.entries_frames(&from, conversation, &missing));
+                }
+                if peer_account == self.account {
+                    let mut by_conversation: BTreeMap<ConversationId, Vec<EntryHash>> =
+                        BTreeMap::new();
+                    for (conversation, id) in missing_bodies {
+                        by_conversation.entry(conversation).or_default().push(id);
+                    }
+                    for (conversation, ids) in by_conversation {
+                        outputs.extend(self.entries_frames(&from, conversation, &ids));
+                    }
+                }
+                Ok(outputs)
+            }
+            SyncMessage::Entries {
+                conversation,
+                entries,
+            } => {
+                self.ensure_conversation(&conversation, &peer_account)?;
+                let mut new = Vec::new();
+                for wire in entries {
+                    match self.accept(conversation, wire, from, now_ms) {
+                        Ok(Some(id)) => new.push(id),
+                        Ok(None) => {}
+                        Err(reason) => {
+                            return Ok(self.after_accept(
+                                conversation,
+                                &new,
+                                peer_account,
+                                Some((from, reason)),
+                            ));
+                        }
+                    }
+                }
+                new.extend(self.drain_pending(conversation, now_ms));
+                Ok(self.after_accept(conversation, &new, peer_account, None))
+            }
+            SyncMessage::Refused { .. } => Ok(Vec::new()),
+        }
+    }
+
+    /// Creates a direct conversation on first contact from its other member.
+    fn ensure_conversation(&mut self, id: &ConversationId, peer_account: &AccountId) -> Result<()> {
+        if let Some(c) = self.conversations.get(id) {
+            return if c.is_member(peer_account) {
+                Ok(())
+            } else {
+                Err(SyncError::NotMember)
+            };
+        }
+        // A direct conversation appears on first contact: from the other
+        // member, or from one of this account's own devices.
+        let contact = if *peer_account == self.account {
+            self.logs
+                .keys()
+                .filter(|a| **a != self.account)
+                .find(|a| direct_conversation(&self.account, a).is_ok_and(|d| d == *id))
+                .copied()
+        } else {
+            (direct_conversation(&self.account, peer_account)? == *id).then_some(*peer_account)
+        };
+        if let Some(contact) = contact {
+            self.open_direct(&contact)?;
+            return Ok(());
+        }
+        Err(SyncError::UnknownConversation)
+    }
+
+    /// Events for new entries, and the push to this account's other devices.
+    fn after_accept(
+        &mut self,
+        conversation: ConversationId,
+        new: &[EntryHash],
+        from_account: AccountId,
+        refused: Option<(DeviceId, SyncError)>,
+    ) -> Vec<Output> {
+        let mut outputs: Vec<Output> = new
+            .iter()
+            .map(|id| {
+                Output::Event(Event::NewEntry {
+                    conversation,
+                    id: *id,
+                })
+            })
+            .collect();
+        if !new.is_empty() && from_account != self.account {
+            let own: Vec<DeviceId> = self
+                .connected
+                .iter()
+                .filter(|d| self.account_of(d) == Some(self.account))
+                .copied()
+                .collect();
+            for device in own {
+                outputs.extend(self.entries_frames(&device, conversation, new));
+            }
+        }
+        if let Some((from, reason)) = refused {
+            outputs.push(Output::Send {
+                to: from,
+                message: SyncMessage::Refused {
+                    reason: reason.to_string(),
+                },
+            });
+            outputs.push(Output::Event(Event::Refused { from, reason }));
+        }
+        outputs
+    }
+
+    /// Checks one entry and stores it. `Ok(None)`: already known or held back.
+    fn accept(
+        &mut self,
+        conversation: ConversationId,
+        wire: WireEntry,
+        from: DeviceId,
+        now_ms: u64,
+    ) -> Result<Option<EntryHash>> {
+        let id = entry_id(&wire.header)?;
+        let header: EntryHeader = wire.header.peek(limits::MAX_ENTRY_BYTES)?;
+        header.check_limits()?;
+        if header.conversation != conversation {
+            return Err(SyncError::InvalidEntry("entry of another conversation"));
+        }
+        if let Some(existing) = self
+            .conversations
+            .get(&conversation)
+            .and_then(|c| c.get(&id))
+        {
+            if existing.body == Body::Missing && wire.body.is_some() {
+                self.fill_body(conversation, &id, &wire, now_ms);
+            }
+            return Ok(None);
+        }
+        wire.header
+            .verify(domain::LOG_ENTRY, &header.author_device)?;
+        let conv = self
+            .conversations
+            .get(&conversation)
+            .ok_or(SyncError::UnknownConversation)?;
+        if !conv.is_member(&header.author_account)
+            || self.account_of(&header.author_device) != Some(header.author_account)
+        {
+            return Err(SyncError::NotMember);
+        }
+        match conv.place(&id, &header)? {
+            Placement::Waiting => {
+                let queue = self.pending.entry(conversation).or_default();
+                if queue.len() >= MAX_PENDING {
+                    return Err(SyncError::Limit("too many entries waiting for parents"));
+                }
+                if !queue.iter().any(|(p, ..)| *p == id) {
+                    queue.push((id, wire, header, from));
+                }
+                Ok(None)
+            }
+            Placement::Ready => {
+                self.store(conversation, id, wire, header, now_ms)?;
+                Ok(Some(id))
+            }
+        }
+    }
+
+    fn drain_pending(&mut self, conversation: ConversationId, now_ms: u64) -> Vec<EntryHash> {
+        let mut added = Vec::new();
+        loop {
+            let Some(queue) = self.pending.get_mut(&conversation) else {
+                return added;
+            };
+            let Some(conv) = self.conversations.get(&conversation) else {
+                return added;
+            };
+            let ready = queue.iter().position(|(id, _, header, _)| {
+                conv.place(id, header).is_ok_and(|p| p == Placement::Ready)
+            });
+            let Some(index) = ready else {
+                // Drop what can never fit (equivocations, bad links).
+                queue.retain(|(id, _, header, _)| conv.place(id, header).is_ok());
+                return added;
+            };
+            let (id, wire, header, _) = queue.remove(index);
+            if self.store(conversation, id, wire, header, now_ms).is_ok() {
+                added.push(id);
+            }
+        }
+    }
+
+    fn is_deleted(&self, conversation: &ConversationId, id: &EntryHash, lamport: u64) -> bool {
+        self.tombstones.contains(&(*conversation, *id))
+            || self
+                .cutoffs
+                .get(conversation)
+                .is_some_and(|cut| lamport <= *cut)
+    }
+
+    fn open_body(&mut self, header: &EntryHeader, wire: &WireEntry, now_ms: u64) -> Body {
+        let Some(fan_out) = &wire.body else {
+            return Body::Missing;
+        };
+        let sender = match wire.rewrapped_by {
+            // Only this account's own devices may re-encrypt for it.
+            Some(device) if self.account_of(&device) == Some(self.account) => device,
+            Some(_) => return Body::Missing,
+            None => header.author_device,
+        };
+        let Some(from) = self.remote(&sender) else {
+            return Body::Missing;
+        };
+        let local = LocalDevice {
+            account: self.account,
+            keys: &self.keys,
+        };
+        let Ok(plaintext) = self.sessions.open(&local, &from, fan_out, now_ms) else {
+            return Body::Missing;
+        };
+        let Ok(plain) = decode::<BodyPlain>(plaintext.expose(), limits::MAX_BODY_BYTES + 64) else {
+            return Body::Missing;
+        };
+        let matches = body_hash(&plain.salt, &plain.content).is_ok_and(|h| h == header.body_hash)
+            && plain.content.len() == header.body_len as usize;
+        match (
+            matches,
+            decode::<Content>(&plain.content, limits::MAX_BODY_BYTES),
+        ) {
+            (true, Ok(content)) => Body::Plain { plain, content },
+            _ => Body::Missing,
+        }
+    }
+
+    fn fill_body(
+        &mut self,
+        conversation: ConversationId,
+        id: &EntryHash,
+        wire: &WireEntry,
+        now_ms: u64,
+    ) {
+        let Some(header) = self
+            .conversations
+            .get(&conversation)
+            .and_then(|c| c.get(id))
+            .map(|e| e.header.clone())
+        else {
+            return;
+        };
+        let body = self.open_body(&header, wire, now_ms);
+        let Body::Plain { content, .. } = &body else {
+            return;
+        };
+        let content = content.clone();
+        if let Some(entry) = self
+            .conversations
+            .get_mut(&conversation)
+            .and_then(|c| c.get_mut(id))
+        {
+            entry.body = body;
+        }
+        self.apply_content(conversation, &content);
+    }
+
+    fn store(
+        &mut self,
+        conversation: ConversationId,
+        id: EntryHash,
+        wire: WireEntry,
+        header: EntryHeader,
+        now_ms: u64,
+    ) -> Result<()> {
+        let deleted = self.is_deleted(&conversation, &id, header.lamport);
+        let body = if deleted {
+            Body::Deleted
+        } else {
+            self.open_body(&header, &wire, now_ms)
+        };
+        let content = match &body {
+            Body::Plain { content, .. } => Some(content.clone()),
+            _ => None,
+        };
+        let fan_out = if deleted || wire.rewrapped_by.is_some() {
+            None
+        } else {
+            wire.body
+        };
+        let conv = self
+            .conversations
+            .get_mut(&conversation)
+            .ok_or(SyncError::UnknownConversation)?;
+        conv.insert(StoredEntry {
+            id,
+            signed: wire.header,
+            header,
+            body,
+            fan_out,
+        });
+        if let Some(content) = content {
+            self.apply_content(conversation, &content);
+        }
+        Ok(())
+    }
+
+    /// Self-log contents take effect on this device.
+    fn apply_content(&mut self, conversation: ConversationId, content: &Content) {
+        if Ok(conversation) != self.self_conversation_id() {
+            return;
+        }
+        if let Content::Tombstone {
+            conversation: target_conversation,
+            target,
+            up_to,
+        } = content
+        {
+            match target {
+                Some(id) => {
+                    self.tombstones.insert((*target_conversation, *id));
+                }
+                None => {
+                    let cut = self.cutoffs.entry(*target_conversation).or_insert(0);
+                    *cut = (*cut).max(*up_to);
+                }
+            }
+            self.purge(*target_conversation);
+        }
+    }
+
+    /// Drops the bodies of deleted entries of a conversation.
+    fn purge(&mut self, conversation: ConversationId) {
+        let tombstones = &self.tombstones;
+        let cutoff = self.cutoffs.get(&conversation).copied();
+        let Some(conv) = self.conversations.get_mut(&conversation) else {
+            return;
+        };
+        for entry in conv.entries_mut() {
+            let gone = tombstones.contains(&(conversation, entry.id))
+                || cutoff.is_some_and(|cut| entry.header.lamport <= cut);
+            if gone {
+                entry.body = Body::Deleted;
+                entry.fan_out = None;
+            }
+        }
+    }
+
+    /// Frames carrying `ids` of `conversation` to `to`, bodies prepared for it.
+    fn entries_frames(
+        &mut self,
+        to: &DeviceId,
+        conversation: ConversationId,
+        ids: &[EntryHash],
+    ) -> Vec<Output> {
+        let own = self.account_of(to) == Some(self.account);
+        let target = self.remote(to);
+        let mut wires = Vec::new();
+        for id in ids {
+            let Some(entry) = self
+                .conversations
+                .get(&conversation)
+                .and_then(|c| c.get(id))
+            else {
+                continue;
+            };
+            let has_envelope = entry
+                .fan_out
+                .as_ref()
+                .is_some_and(|f| f.envelopes.iter().any(|e| e.recipient == *to));
+            let (body, rewrapped_by) = match (&entry.body, own, has_envelope) {
+                (Body::Deleted, _, _) => (None, None),
+                (_, _, true) | (_, false, _) => (entry.fan_out.clone(), None),
+                (Body::Plain { plain, .. }, true, false) => {
+                    let plain = plain.clone();
+                    (self.rewrap(target.as_ref(), &plain), Some(self.device_id()))
+                }
+                (Body::Missing, true, false) => (entry.fan_out.clone(), None),
+            };
+            let Some(entry) = self
+                .conversations
+                .get(&conversation)
+                .and_then(|c| c.get(id))
+            else {
+                continue;
+            };
+            let rewrapped_by = if body.is_some() { rewrapped_by } else { None };
+            wires.push(WireEntry {
+                header: entry.signed.clone(),
+                body,
+                rewrapped_by,
+            });
+        }
+        wires
+            .chunks(limits::MAX_ENTRIES_PER_FRAME)
+            .map(|chunk| Output::Send {
+                to: *to,
+                message: SyncMessage::Entries {
+                    conversation,
+                    entries: chunk.to_vec(),
+                },
+            })
+            .collect()
+    }
+
+    /// Re-encrypts a body for one of this account's own devices.
+    fn rewrap(&mut self, to: Option<&RemoteDevice>, plain: &BodyPlain) -> Option<FanOut> {
+        let to = to?;
+        let bytes = encode(plain).ok()?;
+        let local = LocalDevice {
+            account: self.account,
+            keys: &self.keys,
+        };
+        let message = self.sessions.encrypt(&local, to, &bytes).ok()?;
+        Some(FanOut {
+            envelopes: vec![Envelope {
+                recipient: to.device,
+                message,
+            }],
+        })
+    }
+
+    /// Writes a new entry by this device, encrypted for every member device,
+    /// and pushes it to every connected member device at once.
+    pub fn write(
+        &mut self,
+        conversation: ConversationId,
+        kind: EntryKind,
+        content: &Content,
+        now_ms: u64,
+    ) -> Result<(EntryHash, Vec<Output>)> {
+        let content_bytes = encode(content)?;
+        if content_bytes.len() > limits::MAX_BODY_BYTES {
+            return Err(SyncError::Limit("message too long"));
+        }
+        let plain = BodyPlain {
+            salt: kith_crypto::random::array()?,
+            content: content_bytes,
+        };
+        let conv = self
+            .conversations
+            .get(&conversation)
+            .ok_or(SyncError::UnknownConversation)?;
+        let (seq, prev, parents, lamport) = conv.next_position(&self.device_id());
+        let header = EntryHeader {
+            conversation,
+            author_account: self.account,
+            author_device: self.device_id(),
+            seq,
+            prev,
+            parents,
+            lamport,
+            sent_at_ms: now_ms,
+            kind,
+            body_hash: body_hash(&plain.salt, &plain.content)?,
+            body_len: u32::try_from(plain.content.len())
+                .map_err(|_| SyncError::Limit("message too long"))?,
+        };
+        let recipients = self.member_devices(conv);
+        let plain_bytes = encode(&plain)?;
+        let signed: SignedHeader = self
+            .keys
+            .sign(domain::LOG_ENTRY, &header)
+            .map_err(|_| SyncError::InvalidEntry("signing failed"))?;
+        let fan_out = self.fan_out(&recipients, &plain_bytes);
+        let id = entry_id(&signed)?;
+        let stored = StoredEntry {
+            id,
+            signed,
+            header,
+            body: Body::Plain {
+                plain,
+                content: content.clone(),
+            },
+            fan_out: Some(fan_out),
+        };
+        self.conversations
+            .get_mut(&conversation)
+            .ok_or(SyncError::UnknownConversation)?
+            .insert(stored);
+        self.apply_content(conversation, content);
+        let mut outputs = vec![Output::Event(Event::NewEntry { conversation, id })];
+        let members: Vec<DeviceId> = recipients
+            .iter()
+            .map(|r| r.device)
+            .filter(|d| self.connected.contains(d))
+            .collect();
+        for device in members {
+            outputs.extend(self.entries_frames(&device, conversation, &[id]));
+        }
+        Ok((id, outputs))
+    }
+
+    fn fan_out(&mut self, recipients: &[RemoteDevice], plaintext: &[u8]) -> FanOut {
+        let local = LocalDevice {
+            account: self.account,
+            keys: &self.keys,
+        };
+        self.sessions.fan_out(&local, recipients, plaintext).fan_out
+    }
+
+    /// Sends a text message.
+    pub fn send_text(
+        &mut self,
+        conversation: ConversationId,
+        text: &str,
+        now_ms: u64,
+    ) -> Result<(EntryHash, Vec<Output>)> {
+        let content = Content::Text {
+            text: text.to_owned(),
+            reply_to: None,
+        };
+        self.write(conversation, EntryKind::Message, &content, now_ms)
+    }
+
+    /// Deletes one entry, or a whole conversation (`target` = `None`), from
+    /// all of this account's devices: a tombstone in the self log.
+    pub fn delete(
+        &mut self,
+        conversation: ConversationId,
+        target: Option<EntryHash>,
+        now_ms: u64,
+    ) -> Result<Vec<Output>> {
+        let up_to = match target {
+            Some(_) => 0,
+            None => self.conversations.get(&conversation).map_or(0, |c| {
+                c.in_order().map(|e| e.header.lamport).max().unwrap_or(0)
+            }),
+        };
+        let content = Content::Tombstone {
+            conversation,
+            target,
+            up_to,
+        };
+        let self_id = self.self_conversation_id()?;
+        let (_, outputs) = self.write(self_id, EntryKind::Tombstone, &content, now_ms)?;
+        Ok(outputs)
+    }
+
+    /// The text messages of a conversation in display order: (entry, text if
+    /// readable). Deleted entries are left out.
+    pub fn messages(&self, conversation: &ConversationId) -> Vec<(EntryHash, Option<String>)> {
+        let Some(conv) = self.conversations.get(conversation) else {
+            return Vec::new();
+        };
+        conv.in_order()
+            .filter(|e| e.header.kind == EntryKind::Message && e.body != Body::Deleted)
+            .map(|e| {
+                let text = match &e.body {
+                    Body::Plain {
+                        content: Content::Text { text, .. },
+                        ..
+                    } => Some(text.clone()),
+                    _ => None,
+                };
+                (e.id, text)
+            })
+            .collect()
+    }
+}

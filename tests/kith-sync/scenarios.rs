@@ -1,0 +1,265 @@
+//! The four-step scenario, history transfer, deletion, membership and
+//! randomized partitions.
+
+use kith_sync::{Body, Event, Input, Output, SyncError};
+use kith_wire::{EntryKind, SyncMessage};
+
+use crate::{account, link_late, order, texts, world};
+
+#[test]
+fn the_four_step_scenario() {
+    let (mut sim, ix) = world(vec![account("a", 2), account("b", 2)]);
+    let (a1, a2, b1, b2) = (ix[0][0], ix[0][1], ix[1][0], ix[1][1]);
+    let bob = sim.devices[b1].replica.account_id();
+    let conversation = sim.devices[a1].replica.open_direct(&bob).unwrap();
+    for i in [a2, b1, b2] {
+        sim.set_online(i, false);
+    }
+    // 1. A1 writes while Bob (and A2) are offline: the message is queued.
+    let (id, outputs) = sim.devices[a1]
+        .replica
+        .send_text(conversation, "hello Bob", sim.now_ms)
+        .unwrap();
+    sim.route(a1, outputs);
+    assert!(sim.run(100));
+    // 2. B1 comes online and gets it from A1.
+    sim.set_online(b1, true);
+    sim.connect(a1, b1);
+    assert!(sim.run(1000));
+    assert_eq!(
+        texts(&sim, b1, &conversation),
+        vec![Some("hello Bob".to_owned())]
+    );
+    // 3. B2 comes online and gets it from B1 (A1 is not linked to it).
+    sim.set_online(b2, true);
+    sim.connect(b1, b2);
+    assert!(sim.run(1000));
+    assert_eq!(
+        texts(&sim, b2, &conversation),
+        vec![Some("hello Bob".to_owned())]
+    );
+    // 4. A1 goes offline; A2 comes online and gets it from Bob's devices.
+    sim.set_online(a1, false);
+    sim.set_online(a2, true);
+    sim.connect(a2, b2);
+    assert!(sim.run(1000));
+    assert_eq!(
+        texts(&sim, a2, &conversation),
+        vec![Some("hello Bob".to_owned())]
+    );
+    for i in [a1, a2, b1, b2] {
+        assert_eq!(order(&sim, i, &conversation), vec![id], "device {i}");
+    }
+}
+
+#[test]
+fn everyone_converges_to_one_display_order() {
+    let (mut sim, ix) = world(vec![account("a", 2), account("b", 2)]);
+    let bob = sim.devices[ix[1][0]].replica.account_id();
+    let alice = sim.devices[ix[0][0]].replica.account_id();
+    let conversation = sim.devices[ix[0][0]].replica.open_direct(&bob).unwrap();
+    sim.devices[ix[1][0]].replica.open_direct(&alice).unwrap();
+    // Everyone writes concurrently, all offline from each other.
+    for (n, &i) in ix.iter().flatten().enumerate() {
+        for k in 0..3 {
+            let conv = sim.devices[i]
+                .replica
+                .open_direct(&if i < 2 { bob } else { alice })
+                .unwrap();
+            assert_eq!(conv, conversation);
+            let (_, out) = sim.devices[i]
+                .replica
+                .send_text(conv, &format!("{n}.{k}"), 1)
+                .unwrap();
+            sim.route(i, out);
+        }
+    }
+    sim.connect_all();
+    assert!(sim.run(10_000));
+    let reference = order(&sim, 0, &conversation);
+    assert_eq!(reference.len(), 12);
+    for i in ix.iter().flatten() {
+        assert_eq!(order(&sim, *i, &conversation), reference, "device {i}");
+        assert!(
+            texts(&sim, *i, &conversation).iter().all(Option::is_some),
+            "device {i} cannot read everything"
+        );
+    }
+}
+
+#[test]
+fn a_late_linked_device_gets_the_history_from_its_own_devices() {
+    let (mut sim, ix) = world(vec![account("a", 1), account("b", 1)]);
+    let (a1, b1) = (ix[0][0], ix[1][0]);
+    let bob = sim.devices[b1].replica.account_id();
+    let conversation = sim.devices[a1].replica.open_direct(&bob).unwrap();
+    sim.connect(a1, b1);
+    let (_, out) = sim.devices[a1]
+        .replica
+        .send_text(conversation, "before linking", 1)
+        .unwrap();
+    sim.route(a1, out);
+    assert!(sim.run(1000));
+    let (_, out) = sim.devices[b1]
+        .replica
+        .send_text(conversation, "reply", 2)
+        .unwrap();
+    sim.route(b1, out);
+    assert!(sim.run(1000));
+    // A new device joins Alice's account after the messages were written.
+    let a3 = link_late(&mut sim, a1, "a-late");
+    // First it meets only Bob's device: headers arrive, bodies it cannot open.
+    sim.connect(a3, b1);
+    assert!(sim.run(1000));
+    assert_eq!(texts(&sim, a3, &conversation), vec![None, None]);
+    // Then its own device re-encrypts the history for it.
+    sim.connect(a3, a1);
+    assert!(sim.run(1000));
+    assert_eq!(
+        texts(&sim, a3, &conversation),
+        vec![Some("before linking".to_owned()), Some("reply".to_owned())]
+    );
+    assert_eq!(
+        order(&sim, a3, &conversation),
+        order(&sim, b1, &conversation)
+    );
+    // New messages reach it directly from Bob now that his log knows it.
+    sim.connect(a1, b1);
+    let (_, out) = sim.devices[b1]
+        .replica
+        .send_text(conversation, "welcome", 3)
+        .unwrap();
+    sim.route(b1, out);
+    assert!(sim.run(1000));
+    assert_eq!(
+        texts(&sim, a3, &conversation)
+            .last()
+            .cloned()
+            .flatten()
+            .as_deref(),
+        Some("welcome")
+    );
+}
+
+#[test]
+fn deletion_reaches_my_devices_and_never_comes_back() {
+    let (mut sim, ix) = world(vec![account("a", 2), account("b", 1)]);
+    let (a1, a2, b1) = (ix[0][0], ix[0][1], ix[1][0]);
+    let bob = sim.devices[b1].replica.account_id();
+    let conversation = sim.devices[a1].replica.open_direct(&bob).unwrap();
+    sim.connect_all();
+    let (doomed, out) = sim.devices[a1]
+        .replica
+        .send_text(conversation, "secret plans", 1)
+        .unwrap();
+    sim.route(a1, out);
+    let (_, out) = sim.devices[a1]
+        .replica
+        .send_text(conversation, "harmless", 2)
+        .unwrap();
+    sim.route(a1, out);
+    assert!(sim.run(1000));
+    assert_eq!(texts(&sim, a2, &conversation).len(), 2);
+    // A2 deletes the message for all of Alice's devices.
+    let out = sim.devices[a2]
+        .replica
+        .delete(conversation, Some(doomed), 3)
+        .unwrap();
+    sim.route(a2, out);
+    assert!(sim.run(1000));
+    for i in [a1, a2] {
+        assert_eq!(
+            texts(&sim, i, &conversation),
+            vec![Some("harmless".to_owned())],
+            "device {i}"
+        );
+        let entry = sim.devices[i]
+            .replica
+            .conversation(&conversation)
+            .unwrap()
+            .get(&doomed)
+            .unwrap();
+        assert_eq!(entry.body, Body::Deleted);
+        assert!(entry.fan_out.is_none());
+    }
+    // Bob still has it (deletion is for my devices) ...
+    assert_eq!(texts(&sim, b1, &conversation).len(), 2);
+    // ... and re-syncing with him does not bring it back.
+    for (a, b) in [(a1, b1), (a2, b1)] {
+        sim.disconnect(a, b);
+        sim.connect(a, b);
+    }
+    assert!(sim.run(1000));
+    for i in [a1, a2] {
+        assert_eq!(
+            texts(&sim, i, &conversation),
+            vec![Some("harmless".to_owned())],
+            "device {i} resurrected it"
+        );
+    }
+}
+
+#[test]
+fn non_members_are_refused_and_get_nothing() {
+    let (mut sim, ix) = world(vec![account("a", 1), account("b", 1), account("c", 1)]);
+    let (a1, b1, c1) = (ix[0][0], ix[1][0], ix[2][0]);
+    let bob = sim.devices[b1].replica.account_id();
+    let conversation = sim.devices[a1].replica.open_direct(&bob).unwrap();
+    let (_, out) = sim.devices[a1]
+        .replica
+        .send_text(conversation, "for Bob", 1)
+        .unwrap();
+    sim.route(a1, out);
+    sim.connect(a1, c1);
+    assert!(sim.run(1000));
+    assert!(
+        sim.devices[c1]
+            .replica
+            .conversation(&conversation)
+            .is_none(),
+        "a non-member got the conversation"
+    );
+    // Carol forges a frame for the conversation: refused, no panic.
+    let forged = SyncMessage::Entries {
+        conversation,
+        entries: vec![],
+    };
+    let carol = sim.devices[c1].replica.device_id();
+    let out = sim.devices[a1].replica.handle(
+        Input::Received {
+            from: carol,
+            message: forged,
+        },
+        5,
+    );
+    assert!(out.iter().any(|o| matches!(
+        o,
+        Output::Event(Event::Refused {
+            reason: SyncError::NotMember,
+            ..
+        })
+    )));
+    // An unknown device is refused outright.
+    let stranger = kith_identity::DeviceKeys::generate("x", 0)
+        .unwrap()
+        .device_id();
+    let hello = SyncMessage::Hello {
+        summaries: vec![],
+        missing_bodies: vec![],
+    };
+    let out = sim.devices[a1].replica.handle(
+        Input::Received {
+            from: stranger,
+            message: hello,
+        },
+        5,
+    );
+    assert!(out.iter().any(|o| matches!(
+        o,
+        Output::Send {
+            message: SyncMessage::Refused { .. },
+            ..
+        }
+    )));
+    let _ = EntryKind::Message;
+}
