@@ -6,6 +6,7 @@
     clippy::indexing_slicing
 )]
 
+mod random;
 mod scenarios;
 
 use kith_identity::{DeviceKeys, DeviceLog};

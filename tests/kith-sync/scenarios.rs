@@ -243,10 +243,7 @@ fn non_members_are_refused_and_get_nothing() {
     let stranger = kith_identity::DeviceKeys::generate("x", 0)
         .unwrap()
         .device_id();
-    let hello = SyncMessage::Hello {
-        summaries: vec![],
-        missing_bodies: vec![],
-    };
+    let hello = SyncMessage::Hello { summaries: vec![] };
     let out = sim.devices[a1].replica.handle(
         Input::Received {
             from: stranger,

@@ -220,7 +220,7 @@ impl<S: SessionStore> Replica<S> {
         match input {
             Input::Connected(peer) => {
                 self.connected.insert(peer);
-                self.hello(&peer).into_iter().collect()
+                self.hello(&peer)
             }
             Input::Disconnected(peer) => {
                 self.connected.remove(&peer);
@@ -253,16 +253,24 @@ impl<S: SessionStore> Replica<S> {
         )
     }
 
-    fn hello(&self, peer: &DeviceId) -> Option<Output> {
-        let shared = self.shared_with(peer)?;
+    /// `Hello` to a peer, plus `WantBodies` if it is one of this account's
+    /// devices and some bodies are unreadable here.
+    fn hello(&self, peer: &DeviceId) -> Vec<Output> {
+        let Some(shared) = self.shared_with(peer) else {
+            return Vec::new();
+        };
         let summaries = shared
             .iter()
             .filter_map(|id| self.conversations.get(id))
             .map(Conversation::summary)
             .collect();
-        let own = self.account_of(peer) == Some(self.account);
-        let missing_bodies = if own {
-            self.conversations
+        let mut outputs = vec![Output::Send {
+            to: *peer,
+            message: SyncMessage::Hello { summaries },
+        }];
+        if self.account_of(peer) == Some(self.account) {
+            let missing: Vec<(ConversationId, EntryHash)> = self
+                .conversations
                 .values()
                 .flat_map(|c| {
                     c.in_order()
@@ -270,17 +278,24 @@ impl<S: SessionStore> Replica<S> {
                         .map(move |e| (c.id, e.id))
                 })
                 .take(limits::MAX_MISSING_BODIES)
-                .collect()
-        } else {
-            Vec::new()
-        };
-        Some(Output::Send {
-            to: *peer,
-            message: SyncMessage::Hello {
-                summaries,
-                missing_bodies,
-            },
-        })
+                .collect();
+            if !missing.is_empty() {
+                outputs.push(Output::Send {
+                    to: *peer,
+                    message: SyncMessage::WantBodies { entries: missing },
+                });
+            }
+        }
+        outputs
+    }
+
+    /// This account's connected devices other than this one.
+    fn connected_own(&self) -> Vec<DeviceId> {
+        self.connected
+            .iter()
+            .filter(|d| self.account_of(d) == Some(self.account))
+            .copied()
+            .collect()
     }
 
     fn receive(
@@ -292,10 +307,7 @@ impl<S: SessionStore> Replica<S> {
         message.check_limits()?;
         let peer_account = self.account_of(&from).ok_or(SyncError::NotMember)?;
         match message {
-            SyncMessage::Hello {
-                summaries,
-                missing_bodies,
-            } => {
+            SyncMessage::Hello { summaries } => {
                 let mut outputs = Vec::new();
                 // Every conversation we share: what the peer lacks, oldest
                 // first. A shared conversation missing from its summaries is
@@ -311,16 +323,6 @@ impl<S: SessionStore> Replica<S> {
                     };
                     let missing = conv.missing_for(&have);
                     outputs.extend(self.entries_frames(&from, conversation, &missing));
-                }
-                if peer_account == self.account {
-                    let mut by_conversation: BTreeMap<ConversationId, Vec<EntryHash>> =
-                        BTreeMap::new();
-                    for (conversation, id) in missing_bodies {
-                        by_conversation.entry(conversation).or_default().push(id);
-                    }
-                    for (conversation, ids) in by_conversation {
-                        outputs.extend(self.entries_frames(&from, conversation, &ids));
-                    }
                 }
                 Ok(outputs)
             }
@@ -346,6 +348,31 @@ impl<S: SessionStore> Replica<S> {
                 }
                 new.extend(self.drain_pending(conversation, now_ms));
                 Ok(self.after_accept(conversation, &new, peer_account, None))
+            }
+            SyncMessage::WantBodies { entries } => {
+                // Only for this account's own devices: re-encrypted copies.
+                if peer_account != self.account {
+                    return Err(SyncError::NotMember);
+                }
+                let mut by_conversation: BTreeMap<ConversationId, Vec<EntryHash>> = BTreeMap::new();
+                for (conversation, id) in entries {
+                    by_conversation.entry(conversation).or_default().push(id);
+                }
+                let mut outputs = Vec::new();
+                for (conversation, ids) in by_conversation {
+                    let readable: Vec<EntryHash> = ids
+                        .into_iter()
+                        .filter(|id| {
+                            let entry = self
+                                .conversations
+                                .get(&conversation)
+                                .and_then(|c| c.get(id));
+                            entry.is_some_and(|e| matches!(e.body, Body::Plain { .. }))
+                        })
+                        .collect();
+                    outputs.extend(self.entries_frames(&from, conversation, &readable));
+                }
+                Ok(outputs)
             }
             SyncMessage::Refused { .. } => Ok(Vec::new()),
         }
@@ -396,14 +423,30 @@ impl<S: SessionStore> Replica<S> {
             })
             .collect();
         if !new.is_empty() && from_account != self.account {
-            let own: Vec<DeviceId> = self
-                .connected
-                .iter()
-                .filter(|d| self.account_of(d) == Some(self.account))
-                .copied()
-                .collect();
-            for device in own {
+            for device in self.connected_own() {
                 outputs.extend(self.entries_frames(&device, conversation, new));
+            }
+        }
+        let unreadable: Vec<(ConversationId, EntryHash)> = new
+            .iter()
+            .filter(|id| {
+                let entry = self
+                    .conversations
+                    .get(&conversation)
+                    .and_then(|c| c.get(id));
+                entry.is_some_and(|e| e.body == Body::Missing)
+            })
+            .map(|id| (conversation, *id))
+            .collect();
+        if !unreadable.is_empty() {
+            for device in self.connected_own() {
+                let message = SyncMessage::WantBodies {
+                    entries: unreadable.clone(),
+                };
+                outputs.push(Output::Send {
+                    to: device,
+                    message,
+                });
             }
         }
         if let Some((from, reason)) = refused {
@@ -489,6 +532,10 @@ impl<S: SessionStore> Replica<S> {
                 return added;
             };
             let (id, wire, header, _) = queue.remove(index);
+            // It may have arrived again, with its parents, and been stored.
+            if conv.get(&id).is_some() {
+                continue;
+            }
             if self.store(conversation, id, wire, header, now_ms).is_ok() {
                 added.push(id);
             }
@@ -575,6 +622,15 @@ impl<S: SessionStore> Replica<S> {
         header: EntryHeader,
         now_ms: u64,
     ) -> Result<()> {
+        // Never twice: decrypting again would fail (the message key is
+        // spent) and overwrite a readable body.
+        if self
+            .conversations
+            .get(&conversation)
+            .is_some_and(|c| c.get(&id).is_some())
+        {
+            return Ok(());
+        }
         let deleted = self.is_deleted(&conversation, &id, header.lamport);
         let body = if deleted {
             Body::Deleted

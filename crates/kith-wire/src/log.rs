@@ -155,12 +155,17 @@ pub struct Summary {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SyncMessage {
     /// Sent on every (re)connection: what I have of the conversations we
-    /// share, and bodies I miss (asked of my own devices only).
+    /// share. A shared conversation without a summary is one I have
+    /// nothing of.
     Hello {
         /// One summary per shared conversation.
         summaries: Vec<Summary>,
-        /// Entries whose body I could not open (history transfer wanted).
-        missing_bodies: Vec<(ConversationId, EntryHash)>,
+    },
+    /// Entries whose bodies I cannot open (no envelope for me): asked of my
+    /// own devices only, which answer with re-encrypted copies.
+    WantBodies {
+        /// The entries.
+        entries: Vec<(ConversationId, EntryHash)>,
     },
     /// Entries, oldest first.
     Entries {
@@ -180,12 +185,13 @@ impl SyncMessage {
     /// Checks counts and sizes a decoder cannot.
     pub fn check_limits(&self) -> Result<(), WireError> {
         match self {
-            Self::Hello {
-                summaries,
-                missing_bodies,
-            } => {
+            Self::WantBodies { entries } => {
+                if entries.len() > limits::MAX_MISSING_BODIES {
+                    return Err(WireError::Limit("too many bodies asked for"));
+                }
+            }
+            Self::Hello { summaries } => {
                 if summaries.len() > limits::MAX_SUMMARIES
-                    || missing_bodies.len() > limits::MAX_MISSING_BODIES
                     || summaries
                         .iter()
                         .any(|s| s.have.len() > limits::MAX_FANOUT_DEVICES)
