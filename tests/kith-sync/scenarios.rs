@@ -47,9 +47,20 @@ fn the_four_step_scenario() {
         texts(&sim, a2, &conversation),
         vec![Some("hello Bob".to_owned())]
     );
-    for i in [a1, a2, b1, b2] {
-        assert_eq!(order(&sim, i, &conversation), vec![id], "device {i}");
+    // Every device holds the same log: the message and Bob's devices'
+    // delivery receipts.
+    let reference = order(&sim, b2, &conversation);
+    assert_eq!(reference.first(), Some(&id));
+    for i in [a2, b1, b2] {
+        assert_eq!(order(&sim, i, &conversation), reference, "device {i}");
     }
+    // Delivery state per device: both of Bob's devices, seen from Alice's.
+    let delivered = sim.devices[a2].replica.delivered_to(&conversation, &id);
+    let bobs: std::collections::BTreeSet<_> = [b1, b2]
+        .iter()
+        .map(|&i| sim.devices[i].replica.device_id())
+        .collect();
+    assert_eq!(delivered, bobs);
 }
 
 #[test]
@@ -77,7 +88,7 @@ fn everyone_converges_to_one_display_order() {
     sim.connect_all();
     assert!(sim.run(10_000));
     let reference = order(&sim, 0, &conversation);
-    assert_eq!(reference.len(), 12);
+    assert_eq!(texts(&sim, 0, &conversation).len(), 12);
     for i in ix.iter().flatten() {
         assert_eq!(order(&sim, *i, &conversation), reference, "device {i}");
         assert!(

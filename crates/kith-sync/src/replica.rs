@@ -341,13 +341,14 @@ impl<S: SessionStore> Replica<S> {
                                 conversation,
                                 &new,
                                 peer_account,
+                                now_ms,
                                 Some((from, reason)),
                             ));
                         }
                     }
                 }
                 new.extend(self.drain_pending(conversation, now_ms));
-                Ok(self.after_accept(conversation, &new, peer_account, None))
+                Ok(self.after_accept(conversation, &new, peer_account, now_ms, None))
             }
             SyncMessage::WantBodies { entries } => {
                 // Only for this account's own devices: re-encrypted copies.
@@ -411,6 +412,7 @@ impl<S: SessionStore> Replica<S> {
         conversation: ConversationId,
         new: &[EntryHash],
         from_account: AccountId,
+        now_ms: u64,
         refused: Option<(DeviceId, SyncError)>,
     ) -> Vec<Output> {
         let mut outputs: Vec<Output> = new
@@ -449,6 +451,7 @@ impl<S: SessionStore> Replica<S> {
                 });
             }
         }
+        outputs.extend(self.receipt_for(conversation, new, now_ms));
         if let Some((from, reason)) = refused {
             outputs.push(Output::Send {
                 to: from,
@@ -855,6 +858,56 @@ impl<S: SessionStore> Replica<S> {
             keys: &self.keys,
         };
         self.sessions.fan_out(&local, recipients, plaintext).fan_out
+    }
+
+    /// A delivery receipt for the readable messages among `new` written by
+    /// other accounts: one receipt entry per batch, fanned out like any entry,
+    /// so the author's devices learn which device has what.
+    fn receipt_for(
+        &mut self,
+        conversation: ConversationId,
+        new: &[EntryHash],
+        now_ms: u64,
+    ) -> Vec<Output> {
+        let Some(conv) = self.conversations.get(&conversation) else {
+            return Vec::new();
+        };
+        if conv.kind == ConversationKind::SelfLog {
+            return Vec::new();
+        }
+        let received: Vec<EntryHash> = new
+            .iter()
+            .filter_map(|id| conv.get(id))
+            .filter(|e| {
+                e.header.kind == EntryKind::Message
+                    && e.header.author_account != self.account
+                    && matches!(e.body, Body::Plain { .. })
+            })
+            .map(|e| e.id)
+            .collect();
+        if received.is_empty() {
+            return Vec::new();
+        }
+        let content = Content::Receipt { entries: received };
+        self.write(conversation, EntryKind::Receipt, &content, now_ms)
+            .map(|(_, out)| out)
+            .unwrap_or_default()
+    }
+
+    /// The devices that confirmed having entry `id` (delivery receipts).
+    pub fn delivered_to(
+        &self,
+        conversation: &ConversationId,
+        id: &EntryHash,
+    ) -> BTreeSet<DeviceId> {
+        let Some(conv) = self.conversations.get(conversation) else {
+            return BTreeSet::new();
+        };
+        conv.in_order()
+            .filter(|e| e.header.kind == EntryKind::Receipt)
+            .filter(|e| matches!(&e.body, Body::Plain { content: Content::Receipt { entries }, .. } if entries.contains(id)))
+            .map(|e| e.header.author_device)
+            .collect()
     }
 
     /// Sends a text message.
