@@ -11,6 +11,7 @@
 
 mod b0;
 mod measure;
+mod reconcile;
 mod sessions;
 
 use std::path::{Path, PathBuf};
@@ -42,6 +43,8 @@ enum Bench {
     B0,
     /// Sessions: Double Ratchet and fan-out vs raw AEAD on the same bytes.
     Sessions,
+    /// B4 reconcile: bytes and round trips to reconcile two logs.
+    B4,
 }
 
 #[derive(Serialize)]
@@ -116,6 +119,29 @@ fn main() -> anyhow::Result<()> {
             let report = b0::run(cli.quick)?;
             print_b0(&report);
             let path = write_json(&cli.out, "B0", cli.quick, &report)?;
+            println!("wrote {}", path.display());
+        }
+        Bench::B4 => {
+            let rows = reconcile::run(cli.quick)?;
+            println!("B4 reconcile: two devices meet; anchor = sending both full id lists");
+            println!(
+                "{:>8} {:>6} {:>12} {:>7} {:>6} {:>9} {:>14} {:>10}",
+                "common", "diff", "bytes", "frames", "waves", "ms", "anchor bytes", "B/entry"
+            );
+            for r in &rows {
+                println!(
+                    "{:>8} {:>6} {:>12} {:>7} {:>6} {:>9.1} {:>14} {:>10.0}",
+                    r.common,
+                    r.difference,
+                    r.bytes,
+                    r.frames,
+                    r.waves,
+                    r.ms,
+                    r.anchor_id_list_bytes,
+                    r.bytes_per_missing_entry
+                );
+            }
+            let path = write_json(&cli.out, "B4", cli.quick, &rows)?;
             println!("wrote {}", path.display());
         }
         Bench::Sessions => {

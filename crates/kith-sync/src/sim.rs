@@ -29,6 +29,8 @@ pub struct Sim {
     pub now_ms: u64,
     /// Frames delivered so far.
     pub delivered: usize,
+    /// Encoded bytes of the frames delivered so far.
+    pub bytes: usize,
 }
 
 impl Sim {
@@ -47,7 +49,18 @@ impl Sim {
             rng: seed | 1,
             now_ms: 1_000,
             delivered: 0,
+            bytes: 0,
         }
+    }
+
+    /// Device `i`'s engine.
+    pub fn replica(&self, i: usize) -> Option<&Replica<MemoryStore>> {
+        self.devices.get(i).map(|d| &d.replica)
+    }
+
+    /// Device `i`'s engine, writable.
+    pub fn replica_mut(&mut self, i: usize) -> Option<&mut Replica<MemoryStore>> {
+        self.devices.get_mut(i).map(|d| &mut d.replica)
     }
 
     fn next_random(&mut self) -> u64 {
@@ -161,6 +174,7 @@ impl Sim {
         let (from, to, message) = self.in_flight.swap_remove(pick);
         self.now_ms += 1;
         self.delivered += 1;
+        self.bytes += kith_wire::encode(&message).map_or(0, |b| b.len());
         let Some(sender) = self.devices.get(from).map(|d| d.replica.device_id()) else {
             return true;
         };
@@ -183,6 +197,34 @@ impl Sim {
             }
         }
         self.in_flight.is_empty()
+    }
+
+    /// Delivers in waves: every frame in flight, then every frame those
+    /// caused, and so on. Returns the number of waves (round trips are about
+    /// half of it) until quiet, or `None` after `max_waves`.
+    pub fn run_waves(&mut self, max_waves: usize) -> Option<usize> {
+        for wave in 0..max_waves {
+            if self.in_flight.is_empty() {
+                return Some(wave);
+            }
+            let batch = std::mem::take(&mut self.in_flight);
+            for (from, to, message) in batch {
+                self.now_ms += 1;
+                self.delivered += 1;
+                self.bytes += kith_wire::encode(&message).map_or(0, |b| b.len());
+                let Some(sender) = self.devices.get(from).map(|d| d.replica.device_id()) else {
+                    continue;
+                };
+                self.feed(
+                    to,
+                    Input::Received {
+                        from: sender,
+                        message,
+                    },
+                );
+            }
+        }
+        self.in_flight.is_empty().then_some(max_waves)
     }
 
     /// A random number below `n` from the simulation's generator.
