@@ -83,6 +83,11 @@ pub struct Replica<S> {
     /// Entries held back until their parents arrive.
     pending: BTreeMap<ConversationId, Vec<(EntryHash, WireEntry, EntryHeader, DeviceId)>>,
     connected: BTreeSet<DeviceId>,
+    /// Bodies own devices asked for that were not readable here yet; served
+    /// as soon as they are.
+    wanted: BTreeMap<DeviceId, BTreeSet<(ConversationId, EntryHash)>>,
+    /// Entries whose body became readable while handling the current frame.
+    filled: Vec<(ConversationId, EntryHash)>,
 }
 
 /// Most entries held back per conversation.
@@ -102,6 +107,8 @@ impl<S: SessionStore> Replica<S> {
             cutoffs: BTreeMap::new(),
             pending: BTreeMap::new(),
             connected: BTreeSet::new(),
+            wanted: BTreeMap::new(),
+            filled: Vec::new(),
         };
         let id = self_conversation(&account)?;
         replica.conversations.insert(
@@ -224,6 +231,7 @@ impl<S: SessionStore> Replica<S> {
             }
             Input::Disconnected(peer) => {
                 self.connected.remove(&peer);
+                self.wanted.remove(&peer);
                 Vec::new()
             }
             Input::Received { from, message } => match self.receive(from, message, now_ms) {
@@ -361,17 +369,21 @@ impl<S: SessionStore> Replica<S> {
                 }
                 let mut outputs = Vec::new();
                 for (conversation, ids) in by_conversation {
-                    let readable: Vec<EntryHash> = ids
-                        .into_iter()
-                        .filter(|id| {
+                    let (readable, later): (Vec<EntryHash>, Vec<EntryHash>) =
+                        ids.into_iter().partition(|id| {
                             let entry = self
                                 .conversations
                                 .get(&conversation)
                                 .and_then(|c| c.get(id));
                             entry.is_some_and(|e| matches!(e.body, Body::Plain { .. }))
-                        })
-                        .collect();
+                        });
                     outputs.extend(self.entries_frames(&from, conversation, &readable));
+                    let wanted = self.wanted.entry(from).or_default();
+                    for id in later {
+                        if wanted.len() < limits::MAX_MISSING_BODIES {
+                            wanted.insert((conversation, id));
+                        }
+                    }
                 }
                 Ok(outputs)
             }
@@ -452,6 +464,7 @@ impl<S: SessionStore> Replica<S> {
             }
         }
         outputs.extend(self.receipt_for(conversation, new, now_ms));
+        outputs.extend(self.serve_wanted(conversation, new));
         if let Some((from, reason)) = refused {
             outputs.push(Output::Send {
                 to: from,
@@ -613,6 +626,11 @@ impl<S: SessionStore> Replica<S> {
             .and_then(|c| c.get_mut(id))
         {
             entry.body = body;
+            // The author's own fan-out: keep it to forward to other members.
+            if wire.rewrapped_by.is_none() {
+                entry.fan_out.clone_from(&wire.body);
+            }
+            self.filled.push((conversation, *id));
         }
         self.apply_content(conversation, &content);
     }
@@ -858,6 +876,35 @@ impl<S: SessionStore> Replica<S> {
             keys: &self.keys,
         };
         self.sessions.fan_out(&local, recipients, plaintext).fan_out
+    }
+
+    /// Sends bodies that became readable to the own devices that asked.
+    fn serve_wanted(&mut self, conversation: ConversationId, new: &[EntryHash]) -> Vec<Output> {
+        let mut ready: Vec<(ConversationId, EntryHash)> = std::mem::take(&mut self.filled);
+        ready.extend(new.iter().map(|id| (conversation, *id)));
+        let mut outputs = Vec::new();
+        let peers: Vec<DeviceId> = self.wanted.keys().copied().collect();
+        for peer in peers {
+            let Some(wanted) = self.wanted.get_mut(&peer) else {
+                continue;
+            };
+            let due: Vec<(ConversationId, EntryHash)> = ready
+                .iter()
+                .filter(|key| wanted.remove(key))
+                .copied()
+                .collect();
+            for (conv, id) in due {
+                let readable = self
+                    .conversations
+                    .get(&conv)
+                    .and_then(|c| c.get(&id))
+                    .is_some_and(|e| matches!(e.body, Body::Plain { .. }));
+                if readable {
+                    outputs.extend(self.entries_frames(&peer, conv, &[id]));
+                }
+            }
+        }
+        outputs
     }
 
     /// A delivery receipt for the readable messages among `new` written by
