@@ -63,6 +63,10 @@ pub struct Conversation {
     by_author: BTreeMap<DeviceId, BTreeMap<u64, EntryHash>>,
     order: BTreeSet<(u64, DeviceId, u64, EntryHash)>,
     heads: BTreeSet<EntryHash>,
+    /// Per author device: entries present from seq 0 without a gap.
+    contiguous: BTreeMap<DeviceId, u64>,
+    /// Entries whose body is missing here.
+    unreadable: BTreeSet<EntryHash>,
 }
 
 impl Conversation {
@@ -76,6 +80,8 @@ impl Conversation {
             by_author: BTreeMap::new(),
             order: BTreeSet::new(),
             heads: BTreeSet::new(),
+            contiguous: BTreeMap::new(),
+            unreadable: BTreeSet::new(),
         }
     }
 
@@ -99,9 +105,32 @@ impl Conversation {
         self.entries.get(id)
     }
 
-    /// An entry by id, writable (bodies only change through the replica).
-    pub(crate) fn get_mut(&mut self, id: &EntryHash) -> Option<&mut StoredEntry> {
-        self.entries.get_mut(id)
+    /// Gives an entry whose body was missing its readable body (and, when
+    /// it came from the author, the author's fan-out to forward).
+    pub(crate) fn fill(&mut self, id: &EntryHash, body: Body, fan_out: Option<FanOut>) -> bool {
+        let Some(entry) = self.entries.get_mut(id) else {
+            return false;
+        };
+        if entry.body != Body::Missing {
+            return false;
+        }
+        entry.body = body;
+        if fan_out.is_some() {
+            entry.fan_out = fan_out;
+        }
+        self.unreadable.remove(id);
+        true
+    }
+
+    /// Drops the body and forwarding copy of every entry `gone` selects.
+    pub(crate) fn delete_bodies(&mut self, gone: impl Fn(&StoredEntry) -> bool) {
+        for entry in self.entries.values_mut() {
+            if entry.body != Body::Deleted && gone(entry) {
+                entry.body = Body::Deleted;
+                entry.fan_out = None;
+                self.unreadable.remove(&entry.id);
+            }
+        }
     }
 
     /// All entries in display order: causal, ties broken by (Lamport time,
@@ -113,9 +142,9 @@ impl Conversation {
             .filter_map(|(_, _, _, id)| self.entries.get(id))
     }
 
-    /// All entries, writable, in no particular order.
-    pub(crate) fn entries_mut(&mut self) -> impl Iterator<Item = &mut StoredEntry> {
-        self.entries.values_mut()
+    /// Entries whose body is missing here.
+    pub fn unreadable(&self) -> impl Iterator<Item = &EntryHash> {
+        self.unreadable.iter()
     }
 
     /// The current heads.
@@ -126,18 +155,7 @@ impl Conversation {
     /// What this device has: per author device, how many entries from seq 0
     /// are all here.
     pub fn summary(&self) -> Summary {
-        let have = self
-            .by_author
-            .iter()
-            .map(|(device, seqs)| {
-                let contiguous = seqs
-                    .keys()
-                    .enumerate()
-                    .take_while(|(i, s)| *i as u64 == **s)
-                    .count();
-                (*device, contiguous as u64)
-            })
-            .collect();
+        let have = self.contiguous.iter().map(|(d, n)| (*d, *n)).collect();
         Summary {
             conversation: self.id,
             have,
@@ -146,12 +164,23 @@ impl Conversation {
 
     /// Entries the holder of `have` lacks, in display order.
     pub fn missing_for(&self, have: &[(DeviceId, u64)]) -> Vec<EntryHash> {
+        // Walk each author's chain from the peer's count: the work grows with
+        // the difference, not with the log.
         let known: BTreeMap<&DeviceId, u64> = have.iter().map(|(d, n)| (d, *n)).collect();
-        self.order
+        let mut missing: Vec<(u64, DeviceId, u64, EntryHash)> = self
+            .by_author
             .iter()
-            .filter(|(_, device, seq, _)| *seq >= known.get(device).copied().unwrap_or(0))
-            .map(|(_, _, _, id)| *id)
-            .collect()
+            .flat_map(|(device, seqs)| {
+                let from = known.get(device).copied().unwrap_or(0);
+                seqs.range(from..).filter_map(move |(seq, id)| {
+                    self.entries
+                        .get(id)
+                        .map(|e| (e.header.lamport, *device, *seq, *id))
+                })
+            })
+            .collect();
+        missing.sort_unstable();
+        missing.into_iter().map(|(_, _, _, id)| id).collect()
     }
 
     /// The next sequence number, previous entry, parents and Lamport time
@@ -245,6 +274,14 @@ impl Conversation {
             .entry(h.author_device)
             .or_default()
             .insert(h.seq, entry.id);
+        let seqs = self.by_author.get(&h.author_device);
+        let count = self.contiguous.entry(h.author_device).or_insert(0);
+        while seqs.is_some_and(|s| s.contains_key(count)) {
+            *count += 1;
+        }
+        if entry.body == Body::Missing {
+            self.unreadable.insert(entry.id);
+        }
         self.order
             .insert((h.lamport, h.author_device, h.seq, entry.id));
         self.entries.insert(entry.id, entry);

@@ -280,11 +280,7 @@ impl<S: SessionStore> Replica<S> {
             let missing: Vec<(ConversationId, EntryHash)> = self
                 .conversations
                 .values()
-                .flat_map(|c| {
-                    c.in_order()
-                        .filter(|e| e.body == Body::Missing)
-                        .map(move |e| (c.id, e.id))
-                })
+                .flat_map(|c| c.unreadable().map(move |id| (c.id, *id)))
                 .take(limits::MAX_MISSING_BODIES)
                 .collect();
             if !missing.is_empty() {
@@ -620,18 +616,20 @@ impl<S: SessionStore> Replica<S> {
             return;
         };
         let content = content.clone();
-        if let Some(entry) = self
+        // The author's own fan-out: keep it to forward to other members.
+        let fan_out = if wire.rewrapped_by.is_none() {
+            wire.body.clone()
+        } else {
+            None
+        };
+        let filled = self
             .conversations
             .get_mut(&conversation)
-            .and_then(|c| c.get_mut(id))
-        {
-            entry.body = body;
-            // The author's own fan-out: keep it to forward to other members.
-            if wire.rewrapped_by.is_none() {
-                entry.fan_out.clone_from(&wire.body);
-            }
-            self.filled.push((conversation, *id));
+            .is_some_and(|c| c.fill(id, body, fan_out));
+        if !filled {
+            return;
         }
+        self.filled.push((conversation, *id));
         self.apply_content(conversation, &content);
     }
 
@@ -712,16 +710,11 @@ impl<S: SessionStore> Replica<S> {
     fn purge(&mut self, conversation: ConversationId) {
         let tombstones = &self.tombstones;
         let cutoff = self.cutoffs.get(&conversation).copied();
-        let Some(conv) = self.conversations.get_mut(&conversation) else {
-            return;
-        };
-        for entry in conv.entries_mut() {
-            let gone = tombstones.contains(&(conversation, entry.id))
-                || cutoff.is_some_and(|cut| entry.header.lamport <= cut);
-            if gone {
-                entry.body = Body::Deleted;
-                entry.fan_out = None;
-            }
+        if let Some(conv) = self.conversations.get_mut(&conversation) {
+            conv.delete_bodies(|entry| {
+                tombstones.contains(&(conversation, entry.id))
+                    || cutoff.is_some_and(|cut| entry.header.lamport <= cut)
+            });
         }
     }
 
