@@ -1,0 +1,131 @@
+//! Kith's persistence: one redb database per device profile, encrypted at
+//! rest.
+//!
+//! A profile folder holds `root-key` (the device root key, wrapped by a
+//! passphrase with Argon2id, or a plain owner-only key file on headless
+//! devices) and `kith.redb`. Values that hold secrets are sealed with
+//! XChaCha20-Poly1305 under per-table subkeys of the root key (see
+//! `docs/storage.md`). Every write is committed with immediate durability
+//! before it returns.
+//!
+//! ```
+//! use kith_crypto::SecretVec;
+//! use kith_crypto::pwhash::PwHashLimits;
+//! use kith_store::{Protection, Store, Unlock};
+//!
+//! let dir = std::env::temp_dir().join(format!("kith-doc-{}", std::process::id()));
+//! std::fs::create_dir_all(&dir)?;
+//! let passphrase = || SecretVec::from_vec(b"correct horse".to_vec());
+//! drop(Store::create(&dir, Protection::Passphrase(passphrase(), PwHashLimits::MIN))?);
+//! let store = Store::open(&dir, Unlock::Passphrase(passphrase()))?;
+//! assert!(Store::open(&dir, Unlock::Passphrase(SecretVec::from_vec(b"wrong".to_vec()))).is_err());
+//! # drop(store);
+//! # std::fs::remove_dir_all(&dir)?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+#![forbid(unsafe_code)]
+
+mod error;
+mod root;
+mod sessions;
+pub mod tables;
+mod vault;
+
+use std::path::{Path, PathBuf};
+
+use redb::{Database, ReadableDatabase};
+
+pub use error::{Result, StoreError};
+pub use root::{KEY_FILE, Protection, Unlock};
+
+use crate::tables::{
+    FORMAT_VERSION, META, ONE_TIME_PREKEYS, ONE_TIME_PREKEYS_NAME, PREKEY_USES, SESSIONS,
+    SESSIONS_NAME,
+};
+use crate::vault::Vault;
+
+/// Name of the database file inside a profile folder.
+pub const DATABASE_FILE: &str = "kith.redb";
+
+/// An open profile.
+pub struct Store {
+    db: Database,
+    vault: Vault,
+    dir: PathBuf,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    /// Creates a new profile in `dir` (the folder may exist, the profile not).
+    pub fn create(dir: &Path, protection: Protection) -> Result<Self> {
+        std::fs::create_dir_all(dir)?;
+        if dir.join(DATABASE_FILE).exists() {
+            return Err(StoreError::ProfileExists);
+        }
+        let root = root::create(dir, protection)?;
+        let db = Database::create(dir.join(DATABASE_FILE))?;
+        let store = Self::with(db, &root, dir)?;
+        let txn = store.db.begin_write()?;
+        {
+            let mut meta = txn.open_table(META)?;
+            meta.insert("format", [FORMAT_VERSION].as_slice())?;
+            // Create every table now, so readers never meet a missing one.
+            txn.open_table(SESSIONS)?;
+            txn.open_table(PREKEY_USES)?;
+            txn.open_table(ONE_TIME_PREKEYS)?;
+        }
+        txn.commit()?;
+        Ok(store)
+    }
+
+    /// Opens the profile in `dir`.
+    pub fn open(dir: &Path, unlock: Unlock) -> Result<Self> {
+        let root = root::unlock(dir, unlock)?;
+        let path = dir.join(DATABASE_FILE);
+        if !path.exists() {
+            return Err(StoreError::NoProfile);
+        }
+        let db = Database::open(path)?;
+        let store = Self::with(db, &root, dir)?;
+        let txn = store.db.begin_read()?;
+        let meta = txn.open_table(META)?;
+        let format = meta.get("format")?.map(|v| v.value().to_vec());
+        match format.as_deref() {
+            Some([FORMAT_VERSION]) => Ok(store),
+            Some(_) => Err(StoreError::Corrupt("unknown database format version")),
+            None => Err(StoreError::Corrupt("database without a format version")),
+        }
+    }
+
+    fn with(db: Database, root: &kith_crypto::GuardedSecret<32>, dir: &Path) -> Result<Self> {
+        let vault = Vault::new(root, &[SESSIONS_NAME, ONE_TIME_PREKEYS_NAME])?;
+        Ok(Self {
+            db,
+            vault,
+            dir: dir.to_owned(),
+        })
+    }
+
+    /// The profile folder.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The database file.
+    pub fn database_path(&self) -> PathBuf {
+        self.dir.join(DATABASE_FILE)
+    }
+
+    /// Rewrites the database file to release free space.
+    pub fn compact(&mut self) -> Result<()> {
+        self.db
+            .compact()
+            .map_err(|e| StoreError::Database(e.to_string()))?;
+        Ok(())
+    }
+}

@@ -1,0 +1,150 @@
+//! The device root key and how it is kept: wrapped by a passphrase
+//! (Argon2id) or, on a headless device without one, in a key file readable
+//! only by its owner (with a warning).
+//!
+//! File `root-key`, format 1:
+//!
+//! ```text
+//! "KITHKEY1" || mode (1 byte)
+//! mode 1 (passphrase): salt (16) || ops (u64 LE) || mem (u64 LE)
+//!                      || XChaCha20-Poly1305 seal of the root key (24 + 32 + 16)
+//!                      with AD = every preceding byte
+//! mode 2 (key file):   root key (32)
+//! ```
+
+use std::io::Write;
+use std::path::Path;
+
+use kith_crypto::aead::AeadKey;
+use kith_crypto::pwhash::{PwHashLimits, derive_key, salt};
+use kith_crypto::{GuardedSecret, SecretBytes, SecretVec};
+
+use crate::error::{Result, StoreError};
+
+const MAGIC: &[u8; 8] = b"KITHKEY1";
+const MODE_PASSPHRASE: u8 = 1;
+const MODE_KEY_FILE: u8 = 2;
+/// Name of the key file inside a profile folder.
+pub const KEY_FILE: &str = "root-key";
+
+/// How a new profile's root key is protected.
+#[derive(Debug)]
+pub enum Protection {
+    /// Wrapped under a passphrase with Argon2id at these limits.
+    Passphrase(SecretVec, PwHashLimits),
+    /// A plain key file readable only by the owner (headless devices).
+    KeyFile,
+}
+
+/// How to unlock an existing profile.
+#[derive(Debug)]
+pub enum Unlock {
+    /// With the passphrase.
+    Passphrase(SecretVec),
+    /// From the key file.
+    KeyFile,
+}
+
+fn header(salt: &[u8; 16], limits: PwHashLimits) -> Vec<u8> {
+    let mut out = MAGIC.to_vec();
+    out.push(MODE_PASSPHRASE);
+    out.extend_from_slice(salt);
+    out.extend_from_slice(&limits.ops.to_le_bytes());
+    out.extend_from_slice(&(limits.mem_bytes as u64).to_le_bytes());
+    out
+}
+
+/// Writes `bytes` to `path` readable only by the owner, durably.
+fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    Ok(())
+}
+
+/// Makes a root key for a new profile in `dir` and stores it as `protection` says.
+pub fn create(dir: &Path, protection: Protection) -> Result<GuardedSecret<32>> {
+    let path = dir.join(KEY_FILE);
+    if path.exists() {
+        return Err(StoreError::ProfileExists);
+    }
+    let root = SecretBytes::<32>::random()?;
+    let mut file = Vec::new();
+    match protection {
+        Protection::Passphrase(passphrase, limits) => {
+            let salt = salt()?;
+            file = header(&salt, limits);
+            let kek = AeadKey::from_secret(derive_key(passphrase.expose(), &salt, limits)?);
+            let sealed = kek.seal(&file, root.expose())?;
+            file.extend_from_slice(&sealed);
+        }
+        Protection::KeyFile => {
+            tracing::warn!("profile key kept in a plain key file (no passphrase, no OS keystore)");
+            file.extend_from_slice(MAGIC);
+            file.push(MODE_KEY_FILE);
+            file.extend_from_slice(root.expose());
+        }
+    }
+    let written = write_private(&path, &file);
+    kith_crypto::zeroize(&mut file);
+    written?;
+    Ok(GuardedSecret::from_secret(root)?)
+}
+
+/// Reads the root key of the profile in `dir`.
+pub fn unlock(dir: &Path, unlock: Unlock) -> Result<GuardedSecret<32>> {
+    let path = dir.join(KEY_FILE);
+    let mut file = match std::fs::read(&path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(StoreError::NoProfile),
+        Err(e) => return Err(e.into()),
+    };
+    let result = parse(&file, unlock);
+    kith_crypto::zeroize(&mut file);
+    result
+}
+
+fn parse(file: &[u8], unlock: Unlock) -> Result<GuardedSecret<32>> {
+    let corrupt = StoreError::Corrupt("root key file");
+    let (magic, rest) = file.split_first_chunk::<8>().ok_or(corrupt.clone())?;
+    if magic != MAGIC {
+        return Err(corrupt);
+    }
+    let (mode, rest) = rest.split_first().ok_or(corrupt.clone())?;
+    match (*mode, unlock) {
+        (MODE_KEY_FILE, Unlock::KeyFile) => {
+            let key = SecretBytes::<32>::from_slice(rest).map_err(|_| corrupt)?;
+            Ok(GuardedSecret::from_secret(key)?)
+        }
+        (MODE_PASSPHRASE, Unlock::Passphrase(passphrase)) => {
+            let (salt, rest) = rest.split_first_chunk::<16>().ok_or(corrupt.clone())?;
+            let (ops, rest) = rest.split_first_chunk::<8>().ok_or(corrupt.clone())?;
+            let (mem, sealed) = rest.split_first_chunk::<8>().ok_or(corrupt.clone())?;
+            let mem = usize::try_from(u64::from_le_bytes(*mem)).map_err(|_| corrupt.clone())?;
+            let limits = PwHashLimits {
+                ops: u64::from_le_bytes(*ops),
+                mem_bytes: mem,
+            };
+            let kek = AeadKey::from_secret(derive_key(passphrase.expose(), salt, limits)?);
+            let root = kek
+                .open(&header(salt, limits), sealed)
+                .map_err(|_| StoreError::WrongPassphrase)?;
+            let key = SecretBytes::<32>::from_slice(root.expose()).map_err(|_| corrupt)?;
+            Ok(GuardedSecret::from_secret(key)?)
+        }
+        (MODE_PASSPHRASE, Unlock::KeyFile) => {
+            Err(StoreError::WrongProtection("a passphrase is needed"))
+        }
+        (MODE_KEY_FILE, Unlock::Passphrase(_)) => {
+            Err(StoreError::WrongProtection("no passphrase is set"))
+        }
+        _ => Err(corrupt),
+    }
+}

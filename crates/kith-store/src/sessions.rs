@@ -1,0 +1,137 @@
+//! `kith-session`'s storage on redb.
+
+use kith_crypto::SecretBytes;
+use kith_crypto::dh::DhSecret;
+use kith_session::{SessionError, SessionRecord, SessionStore};
+use kith_wire::{DeviceId, DhKey};
+use redb::{ReadableDatabase, ReadableTable};
+
+use crate::Store;
+use crate::error::StoreError;
+use crate::tables::{
+    ONE_TIME_PREKEYS, ONE_TIME_PREKEYS_NAME, PREKEY_USES, SESSIONS, SESSIONS_NAME,
+};
+
+fn fail(e: StoreError) -> SessionError {
+    SessionError::Store(e.to_string())
+}
+
+fn db<E: Into<StoreError>>(e: E) -> SessionError {
+    fail(e.into())
+}
+
+fn prekey_use_key(spk_id: u32, base_key: &DhKey) -> [u8; 36] {
+    let mut key = [0u8; 36];
+    let (id, rest) = key.split_at_mut(4);
+    id.copy_from_slice(&spk_id.to_be_bytes());
+    rest.copy_from_slice(base_key.as_bytes());
+    key
+}
+
+impl SessionStore for Store {
+    fn load_session(&self, peer: &DeviceId) -> kith_session::Result<Option<SessionRecord>> {
+        let txn = self.db.begin_read().map_err(db)?;
+        let table = txn.open_table(SESSIONS).map_err(db)?;
+        let Some(sealed) = table.get(peer.as_bytes()).map_err(db)? else {
+            return Ok(None);
+        };
+        let plain = self
+            .vault
+            .open(SESSIONS_NAME, peer.as_bytes(), sealed.value())
+            .map_err(fail)?;
+        SessionRecord::import(plain.expose()).map(Some)
+    }
+
+    fn store_session(
+        &mut self,
+        peer: &DeviceId,
+        record: &SessionRecord,
+    ) -> kith_session::Result<()> {
+        let plain = record.export()?;
+        let sealed = self
+            .vault
+            .seal(SESSIONS_NAME, peer.as_bytes(), plain.expose())
+            .map_err(fail)?;
+        let txn = self.db.begin_write().map_err(db)?;
+        {
+            let mut table = txn.open_table(SESSIONS).map_err(db)?;
+            table
+                .insert(peer.as_bytes(), sealed.as_slice())
+                .map_err(db)?;
+        }
+        txn.commit().map_err(db)
+    }
+
+    fn delete_session(&mut self, peer: &DeviceId) -> kith_session::Result<()> {
+        let txn = self.db.begin_write().map_err(db)?;
+        {
+            let mut table = txn.open_table(SESSIONS).map_err(db)?;
+            table.remove(peer.as_bytes()).map_err(db)?;
+        }
+        txn.commit().map_err(db)
+    }
+
+    fn record_prekey_use(&mut self, spk_id: u32, base_key: &DhKey) -> kith_session::Result<bool> {
+        let key = prekey_use_key(spk_id, base_key);
+        let txn = self.db.begin_write().map_err(db)?;
+        let fresh = {
+            let mut table = txn.open_table(PREKEY_USES).map_err(db)?;
+            table.insert(&key, ()).map_err(db)?.is_none()
+        };
+        txn.commit().map_err(db)?;
+        Ok(fresh)
+    }
+
+    fn retain_prekey_uses(&mut self, live_spk_ids: &[u32]) -> kith_session::Result<()> {
+        let txn = self.db.begin_write().map_err(db)?;
+        {
+            let mut table = txn.open_table(PREKEY_USES).map_err(db)?;
+            table
+                .retain(|key, ()| {
+                    let id = key.first_chunk::<4>().map(|b| u32::from_be_bytes(*b));
+                    id.is_some_and(|id| live_spk_ids.contains(&id))
+                })
+                .map_err(db)?;
+        }
+        txn.commit().map_err(db)
+    }
+
+    fn store_one_time_prekey(&mut self, id: u32, secret: &DhSecret) -> kith_session::Result<()> {
+        let sealed = self
+            .vault
+            .seal(
+                ONE_TIME_PREKEYS_NAME,
+                &id.to_be_bytes(),
+                secret.secret().expose(),
+            )
+            .map_err(fail)?;
+        let txn = self.db.begin_write().map_err(db)?;
+        {
+            let mut table = txn.open_table(ONE_TIME_PREKEYS).map_err(db)?;
+            if table.get(id).map_err(db)?.is_some() {
+                return Err(SessionError::Store("one-time prekey id reused".into()));
+            }
+            table.insert(id, sealed.as_slice()).map_err(db)?;
+        }
+        txn.commit().map_err(db)
+    }
+
+    fn take_one_time_prekey(&mut self, id: u32) -> kith_session::Result<Option<DhSecret>> {
+        let txn = self.db.begin_write().map_err(db)?;
+        let sealed = {
+            let mut table = txn.open_table(ONE_TIME_PREKEYS).map_err(db)?;
+            let removed = table.remove(id).map_err(db)?;
+            removed.map(|v| v.value().to_vec())
+        };
+        txn.commit().map_err(db)?;
+        let Some(sealed) = sealed else {
+            return Ok(None);
+        };
+        let plain = self
+            .vault
+            .open(ONE_TIME_PREKEYS_NAME, &id.to_be_bytes(), &sealed)
+            .map_err(fail)?;
+        let secret = SecretBytes::<32>::from_slice(plain.expose())?;
+        Ok(Some(DhSecret::from_secret(secret)))
+    }
+}

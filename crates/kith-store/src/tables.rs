@@ -1,0 +1,30 @@
+//! Every table of the database, in one place. Names carry a version: a
+//! format change is a new name plus a migration, never an in-place change.
+
+use redb::TableDefinition;
+
+/// Format facts (plain): `format` → version.
+pub const META: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("meta_v1");
+/// Name of [`SESSIONS`].
+pub const SESSIONS_NAME: &str = "sessions_v1";
+/// Pairwise session records by remote device id (sealed).
+pub const SESSIONS: TableDefinition<'_, &[u8; 32], &[u8]> = TableDefinition::new(SESSIONS_NAME);
+/// Replay cache of pre-key messages: `spk_id (BE) || base key` → nothing.
+pub const PREKEY_USES: TableDefinition<'_, &[u8; 36], ()> = TableDefinition::new("prekey_uses_v1");
+/// Name of [`ONE_TIME_PREKEYS`].
+pub const ONE_TIME_PREKEYS_NAME: &str = "one_time_prekeys_v1";
+/// One-time prekey secrets by id (sealed).
+pub const ONE_TIME_PREKEYS: TableDefinition<'_, u32, &[u8]> =
+    TableDefinition::new(ONE_TIME_PREKEYS_NAME);
+
+/// The `crypto_kdf` subkey number that seals each table's values.
+pub(crate) fn subkey_id(table: &str) -> Option<u64> {
+    match table {
+        SESSIONS_NAME => Some(1),
+        ONE_TIME_PREKEYS_NAME => Some(2),
+        _ => None,
+    }
+}
+
+/// The database format written by this build.
+pub const FORMAT_VERSION: u8 = 1;

@@ -1,0 +1,273 @@
+//! Integration tests of `kith-store`: unlocking, persistence of sessions,
+//! tamper detection, and that secrets never reach the file in the clear.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use kith_crypto::SecretVec;
+use kith_crypto::pwhash::PwHashLimits;
+use kith_identity::{DeviceKeys, DeviceLog};
+use kith_session::{LocalDevice, MemoryStore, RemoteDevice, SessionStore, Sessions};
+use kith_store::{Protection, Store, StoreError, Unlock};
+use redb::ReadableTable;
+
+fn pass(text: &str) -> SecretVec {
+    SecretVec::from_vec(text.as_bytes().to_vec())
+}
+
+fn passphrase_profile() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::create(
+        dir.path(),
+        Protection::Passphrase(pass("hunter2 but longer"), PwHashLimits::MIN),
+    )
+    .unwrap();
+    (dir, store)
+}
+
+#[test]
+fn a_passphrase_profile_opens_only_with_its_passphrase() {
+    let (dir, store) = passphrase_profile();
+    drop(store);
+    Store::open(dir.path(), Unlock::Passphrase(pass("hunter2 but longer"))).unwrap();
+    assert_eq!(
+        Store::open(dir.path(), Unlock::Passphrase(pass("hunter3"))).unwrap_err(),
+        StoreError::WrongPassphrase
+    );
+    assert!(matches!(
+        Store::open(dir.path(), Unlock::KeyFile).unwrap_err(),
+        StoreError::WrongProtection(_)
+    ));
+    assert_eq!(
+        Store::create(dir.path(), Protection::KeyFile).unwrap_err(),
+        StoreError::ProfileExists
+    );
+    let empty = tempfile::tempdir().unwrap();
+    assert_eq!(
+        Store::open(empty.path(), Unlock::KeyFile).unwrap_err(),
+        StoreError::NoProfile
+    );
+}
+
+#[test]
+fn a_key_file_profile_is_owner_only() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(Store::create(dir.path(), Protection::KeyFile).unwrap());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.path().join(kith_store::KEY_FILE))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    Store::open(dir.path(), Unlock::KeyFile).unwrap();
+    assert!(matches!(
+        Store::open(dir.path(), Unlock::Passphrase(pass("x"))).unwrap_err(),
+        StoreError::WrongProtection(_)
+    ));
+}
+
+#[test]
+fn a_damaged_key_file_is_an_error() {
+    let (dir, store) = passphrase_profile();
+    drop(store);
+    let path = dir.path().join(kith_store::KEY_FILE);
+    let mut bytes = std::fs::read(&path).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    std::fs::write(&path, &bytes).unwrap();
+    assert_eq!(
+        Store::open(dir.path(), Unlock::Passphrase(pass("hunter2 but longer"))).unwrap_err(),
+        StoreError::WrongPassphrase
+    );
+    std::fs::write(&path, b"KITHKEY1").unwrap();
+    assert!(matches!(
+        Store::open(dir.path(), Unlock::Passphrase(pass("x"))).unwrap_err(),
+        StoreError::Corrupt(_)
+    ));
+}
+
+struct Peer {
+    keys: DeviceKeys,
+    remote: RemoteDevice,
+    account: kith_wire::AccountId,
+}
+
+fn peer(name: &str) -> Peer {
+    let keys = DeviceKeys::generate(name, 0).unwrap();
+    let log = DeviceLog::create(&keys, name, 0).unwrap();
+    let remote = RemoteDevice::from_log(log.account_id(), &log.state().devices[&keys.device_id()]);
+    Peer {
+        account: log.account_id(),
+        keys,
+        remote,
+    }
+}
+
+#[test]
+fn sessions_survive_a_restart_and_never_reach_the_file_in_the_clear() {
+    let alice = peer("alice");
+    let bob = peer("bob");
+    let alice_local = LocalDevice {
+        account: alice.account,
+        keys: &alice.keys,
+    };
+    let bob_local = LocalDevice {
+        account: bob.account,
+        keys: &bob.keys,
+    };
+    let mut at_alice = Sessions::new(MemoryStore::default());
+    let (dir, store) = passphrase_profile();
+    let mut at_bob = Sessions::new(store);
+
+    let m1 = at_alice
+        .encrypt(&alice_local, &bob.remote, b"first")
+        .unwrap();
+    assert_eq!(
+        at_bob
+            .decrypt(&bob_local, &alice.remote, &m1, 0)
+            .unwrap()
+            .expose(),
+        b"first"
+    );
+    let record = at_bob
+        .store()
+        .load_session(&alice.keys.device_id())
+        .unwrap()
+        .unwrap();
+    let exported = record.export().unwrap();
+
+    // Bob's device restarts: the session comes back from the file.
+    drop(at_bob);
+    let store = Store::open(dir.path(), Unlock::Passphrase(pass("hunter2 but longer"))).unwrap();
+    let mut at_bob = Sessions::new(store);
+    let m2 = at_alice
+        .encrypt(&alice_local, &bob.remote, b"second")
+        .unwrap();
+    assert_eq!(
+        at_bob
+            .decrypt(&bob_local, &alice.remote, &m2, 0)
+            .unwrap()
+            .expose(),
+        b"second"
+    );
+    // The replay cache survived too.
+    assert!(at_bob.decrypt(&bob_local, &alice.remote, &m1, 0).is_err());
+
+    // No 16-byte run of the exported record is in the file, except runs of
+    // public values it contains (ids and public keys, which the file also
+    // holds as table keys).
+    let public: Vec<Vec<u8>> = [
+        alice.keys.device_id().0,
+        alice.account.0,
+        alice.remote.identity_key.0,
+        bob.keys.device_id().0,
+        bob.account.0,
+        bob.remote.identity_key.0,
+        bob.remote.prekey.key.0,
+        // The initiator's X3DH base key: also the replay cache's row key.
+        match &m1 {
+            kith_wire::SessionMessage::PreKey(p) => p.base_key.0,
+            kith_wire::SessionMessage::Ratchet(_) => panic!("first message is a pre-key message"),
+        },
+    ]
+    .iter()
+    .map(|k| k.to_vec())
+    .collect();
+    let file = std::fs::read(at_bob.store().database_path()).unwrap();
+    let secret = exported.expose();
+    let mut checked = 0;
+    for window in secret.windows(16) {
+        let is_public = public.iter().any(|p| p.windows(16).any(|w| w == window));
+        if is_public || window.iter().all(|b| *b == 0) {
+            continue;
+        }
+        checked += 1;
+        assert!(
+            !file.windows(16).any(|w| w == window),
+            "session bytes found in the clear"
+        );
+    }
+    assert!(
+        checked > 100,
+        "too little of the record was checked: {checked}"
+    );
+}
+
+#[test]
+fn tampered_or_moved_values_are_detected() {
+    let alice = peer("alice");
+    let bob = peer("bob");
+    let carol = peer("carol");
+    let alice_local = LocalDevice {
+        account: alice.account,
+        keys: &alice.keys,
+    };
+    let bob_local = LocalDevice {
+        account: bob.account,
+        keys: &bob.keys,
+    };
+    let mut at_alice = Sessions::new(MemoryStore::default());
+    let (dir, store) = passphrase_profile();
+    let mut at_bob = Sessions::new(store);
+    let m = at_alice.encrypt(&alice_local, &bob.remote, b"hi").unwrap();
+    at_bob.decrypt(&bob_local, &alice.remote, &m, 0).unwrap();
+    drop(at_bob);
+
+    // Move Alice's sealed record under Carol's id, and flip a byte of it.
+    let db = redb::Database::open(dir.path().join(kith_store::DATABASE_FILE)).unwrap();
+    let txn = db.begin_write().unwrap();
+    {
+        let mut table = txn.open_table(kith_store::tables::SESSIONS).unwrap();
+        let sealed = table
+            .get(alice.keys.device_id().as_bytes())
+            .unwrap()
+            .unwrap()
+            .value()
+            .to_vec();
+        table
+            .insert(carol.keys.device_id().as_bytes(), sealed.as_slice())
+            .unwrap();
+        let mut flipped = sealed.clone();
+        flipped[30] ^= 1;
+        table
+            .insert(alice.keys.device_id().as_bytes(), flipped.as_slice())
+            .unwrap();
+    }
+    txn.commit().unwrap();
+    drop(db);
+
+    let store = Store::open(dir.path(), Unlock::Passphrase(pass("hunter2 but longer"))).unwrap();
+    for device in [alice.keys.device_id(), carol.keys.device_id()] {
+        let err = store.load_session(&device).unwrap_err();
+        assert!(
+            matches!(err, kith_session::SessionError::Store(_)),
+            "{err:?}"
+        );
+    }
+}
+
+#[test]
+fn one_time_prekeys_and_the_replay_cache_persist() {
+    let (dir, mut store) = passphrase_profile();
+    let secret = kith_crypto::dh::DhSecret::generate().unwrap();
+    store.store_one_time_prekey(9, &secret).unwrap();
+    assert!(store.store_one_time_prekey(9, &secret).is_err());
+    let base = kith_wire::DhKey([5; 32]);
+    assert!(store.record_prekey_use(3, &base).unwrap());
+    assert!(!store.record_prekey_use(3, &base).unwrap());
+    drop(store);
+    let mut store =
+        Store::open(dir.path(), Unlock::Passphrase(pass("hunter2 but longer"))).unwrap();
+    assert!(!store.record_prekey_use(3, &base).unwrap());
+    store.retain_prekey_uses(&[4]).unwrap();
+    assert!(store.record_prekey_use(3, &base).unwrap());
+    let taken = store.take_one_time_prekey(9).unwrap().unwrap();
+    assert!(taken.secret().ct_eq(secret.secret()));
+    assert!(store.take_one_time_prekey(9).unwrap().is_none());
+}
