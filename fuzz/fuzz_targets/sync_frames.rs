@@ -6,13 +6,14 @@
 use std::sync::{Mutex, OnceLock};
 
 use kith_identity::{DeviceKeys, DeviceLog};
-use kith_session::{MemoryStore, Sessions};
+use kith_session::Sessions;
+use kith_sync::MemoryStorage;
 use kith_sync::{Input, Replica};
 use kith_wire::{DeviceId, DeviceOp, SyncMessage, decode, limits};
 use libfuzzer_sys::fuzz_target;
 
 struct Fixture {
-    replica: Replica<MemoryStore>,
+    replica: Replica<MemoryStorage>,
     peer: DeviceId,
 }
 
@@ -38,7 +39,7 @@ fn fixture() -> &'static Mutex<Fixture> {
         )
         .expect("add");
         let replica =
-            Replica::new(mine, log, Sessions::new(MemoryStore::default())).expect("replica");
+            Replica::new(mine, log, Sessions::new(MemoryStorage::default())).expect("replica");
         Mutex::new(Fixture {
             replica,
             peer: other.device_id(),

@@ -10,7 +10,8 @@ mod random;
 mod scenarios;
 
 use kith_identity::{DeviceKeys, DeviceLog};
-use kith_session::{MemoryStore, Sessions};
+use kith_session::Sessions;
+use kith_sync::MemoryStorage;
 use kith_sync::Replica;
 use kith_sync::sim::Sim;
 use kith_wire::{ConversationId, DeviceOp, EntryHash};
@@ -73,7 +74,7 @@ pub fn world(accounts: Vec<Account>) -> (Sim, Vec<Vec<usize>>) {
             let mut replica = Replica::new(
                 keys,
                 account.log.clone(),
-                Sessions::new(MemoryStore::default()),
+                Sessions::new(MemoryStorage::default()),
             )
             .unwrap();
             for log in &logs {
@@ -137,7 +138,7 @@ pub fn link_late(sim: &mut Sim, owner: usize, name: &str) -> usize {
     for d in &mut sim.devices {
         d.replica.update_log(log.clone());
     }
-    let mut replica = Replica::new(new, log, Sessions::new(MemoryStore::default())).unwrap();
+    let mut replica = Replica::new(new, log, Sessions::new(MemoryStorage::default())).unwrap();
     for other in others {
         replica.update_log(other);
     }

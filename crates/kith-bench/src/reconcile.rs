@@ -5,7 +5,8 @@
 use std::time::Instant;
 
 use kith_identity::{DeviceKeys, DeviceLog};
-use kith_session::{MemoryStore, Sessions};
+use kith_session::Sessions;
+use kith_sync::MemoryStorage;
 use kith_sync::Replica;
 use kith_sync::sim::Sim;
 use kith_wire::DeviceOp;
@@ -52,8 +53,8 @@ fn pair() -> anyhow::Result<Sim> {
         },
         0,
     )?;
-    let a = Replica::new(first, log.clone(), Sessions::new(MemoryStore::default()))?;
-    let b = Replica::new(second, log, Sessions::new(MemoryStore::default()))?;
+    let a = Replica::new(first, log.clone(), Sessions::new(MemoryStorage::default()))?;
+    let b = Replica::new(second, log, Sessions::new(MemoryStorage::default()))?;
     Ok(Sim::new(vec![a, b], 1))
 }
 

@@ -123,14 +123,17 @@ impl Conversation {
     }
 
     /// Drops the body and forwarding copy of every entry `gone` selects.
-    pub(crate) fn delete_bodies(&mut self, gone: impl Fn(&StoredEntry) -> bool) {
+    pub(crate) fn delete_bodies(&mut self, gone: impl Fn(&StoredEntry) -> bool) -> Vec<EntryHash> {
+        let mut changed = Vec::new();
         for entry in self.entries.values_mut() {
             if entry.body != Body::Deleted && gone(entry) {
                 entry.body = Body::Deleted;
                 entry.fan_out = None;
                 self.unreadable.remove(&entry.id);
+                changed.push(entry.id);
             }
         }
+        changed
     }
 
     /// All entries in display order: causal, ties broken by (Lamport time,

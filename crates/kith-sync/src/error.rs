@@ -28,6 +28,9 @@ pub enum SyncError {
     /// The body does not match its header.
     #[error("body does not match its header")]
     BodyMismatch,
+    /// Storage failed.
+    #[error("storage: {0}")]
+    Storage(String),
     /// A limit was reached.
     #[error("limit reached: {0}")]
     Limit(&'static str),

@@ -13,7 +13,9 @@ mod error;
 pub mod ids;
 mod replica;
 pub mod sim;
+pub mod storage;
 
 pub use conversation::{Body, Conversation, StoredEntry};
 pub use error::{Result, SyncError};
 pub use replica::{Event, Input, Output, Replica};
+pub use storage::{LogStore, MemoryStorage, Storage};

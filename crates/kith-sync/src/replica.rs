@@ -9,7 +9,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use kith_identity::{DeviceKeys, DeviceLog};
-use kith_session::{LocalDevice, RemoteDevice, SessionStore, Sessions};
+use kith_session::{LocalDevice, RemoteDevice, Sessions};
 use kith_wire::{
     AccountId, BodyPlain, Content, ConversationId, ConversationKind, DeviceId, EntryHash,
     EntryHeader, EntryKind, Envelope, FanOut, SignedHeader, SyncMessage, WireEntry, decode, domain,
@@ -19,6 +19,7 @@ use kith_wire::{
 use crate::conversation::{Body, Conversation, Placement, StoredEntry};
 use crate::error::{Result, SyncError};
 use crate::ids::{body_hash, direct_conversation, entry_id, self_conversation};
+use crate::storage::{ConversationRecord, EntryRecord, Storage, StoredBody};
 
 /// Something that happened to this device.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,6 +61,8 @@ pub enum Event {
         /// The entry.
         id: EntryHash,
     },
+    /// Storage failed: nothing of the last input was acknowledged.
+    StorageFailed(String),
     /// Something from a peer was refused.
     Refused {
         /// The peer.
@@ -88,12 +91,15 @@ pub struct Replica<S> {
     wanted: BTreeMap<DeviceId, BTreeSet<(ConversationId, EntryHash)>>,
     /// Entries whose body became readable while handling the current frame.
     filled: Vec<(ConversationId, EntryHash)>,
+    /// Conversations and entries changed since the last flush to storage.
+    dirty_conversations: BTreeSet<ConversationId>,
+    dirty_entries: BTreeSet<(ConversationId, EntryHash)>,
 }
 
 /// Most entries held back per conversation.
 const MAX_PENDING: usize = 4096;
 
-impl<S: SessionStore> Replica<S> {
+impl<S: Storage> Replica<S> {
     /// A replica for this device, whose account's device log is `own_log`.
     pub fn new(keys: DeviceKeys, own_log: DeviceLog, sessions: Sessions<S>) -> Result<Self> {
         let account = own_log.account_id();
@@ -109,13 +115,132 @@ impl<S: SessionStore> Replica<S> {
             connected: BTreeSet::new(),
             wanted: BTreeMap::new(),
             filled: Vec::new(),
+            dirty_conversations: BTreeSet::new(),
+            dirty_entries: BTreeSet::new(),
         };
-        let id = self_conversation(&account)?;
-        replica.conversations.insert(
-            id,
-            Conversation::new(id, ConversationKind::SelfLog, vec![account]),
-        );
+        replica.reload()?;
         Ok(replica)
+    }
+
+    /// Rebuilds everything from storage, as after a restart: connections,
+    /// held-back entries and unanswered requests are gone; every entry that
+    /// was stored (and so acknowledged) is back.
+    pub fn reload(&mut self) -> Result<()> {
+        self.connected.clear();
+        self.pending.clear();
+        self.wanted.clear();
+        self.filled.clear();
+        self.tombstones.clear();
+        self.cutoffs.clear();
+        let (records, entries) = self.sessions.store().load().map_err(SyncError::Storage)?;
+        let self_id = self_conversation(&self.account)?;
+        let mut conversations = BTreeMap::from([(
+            self_id,
+            Conversation::new(self_id, ConversationKind::SelfLog, vec![self.account]),
+        )]);
+        for c in records {
+            conversations.insert(c.id, Conversation::new(c.id, c.kind, c.members));
+        }
+        let mut rows = Vec::with_capacity(entries.len());
+        for (conversation, record) in entries {
+            let header: EntryHeader = record.header.peek(limits::MAX_ENTRY_BYTES)?;
+            let id = entry_id(&record.header)?;
+            rows.push((
+                (header.lamport, header.author_device, header.seq),
+                conversation,
+                id,
+                header,
+                record,
+            ));
+        }
+        // Display order is causal: parents go in before their children.
+        rows.sort_by_key(|row| row.0);
+        for (_, conversation, id, header, record) in rows {
+            let body = match record.body {
+                StoredBody::Plain(plain) => {
+                    match decode::<Content>(&plain.content, limits::MAX_BODY_BYTES) {
+                        Ok(content) => Body::Plain { plain, content },
+                        Err(_) => Body::Missing,
+                    }
+                }
+                StoredBody::Missing => Body::Missing,
+                StoredBody::Deleted => Body::Deleted,
+            };
+            let conv = conversations
+                .get_mut(&conversation)
+                .ok_or(SyncError::UnknownConversation)?;
+            conv.insert(StoredEntry {
+                id,
+                signed: record.header,
+                header,
+                body,
+                fan_out: record.fan_out,
+            });
+        }
+        self.conversations = conversations;
+        self.dirty_conversations.insert(self_id);
+        // Deletions recorded in the self log take effect again.
+        let contents: Vec<Content> = self
+            .conversations
+            .get(&self_id)
+            .map(|c| {
+                c.in_order()
+                    .filter_map(|e| match &e.body {
+                        Body::Plain { content, .. } => Some(content.clone()),
+                        _ => None,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        for content in contents {
+            self.apply_content(self_id, &content);
+        }
+        self.flush()
+    }
+
+    /// Writes what changed to storage in one durable transaction.
+    fn flush(&mut self) -> Result<()> {
+        if self.dirty_conversations.is_empty() && self.dirty_entries.is_empty() {
+            return Ok(());
+        }
+        let conversations: Vec<ConversationRecord> = self
+            .dirty_conversations
+            .iter()
+            .filter_map(|id| self.conversations.get(id))
+            .map(|c| ConversationRecord {
+                id: c.id,
+                kind: c.kind,
+                members: c.members.clone(),
+            })
+            .collect();
+        let entries: Vec<(ConversationId, EntryHash, EntryRecord)> = self
+            .dirty_entries
+            .iter()
+            .filter_map(|(conversation, id)| {
+                let e = self.conversations.get(conversation)?.get(id)?;
+                let body = match &e.body {
+                    Body::Plain { plain, .. } => StoredBody::Plain(plain.clone()),
+                    Body::Missing => StoredBody::Missing,
+                    Body::Deleted => StoredBody::Deleted,
+                };
+                Some((
+                    *conversation,
+                    *id,
+                    EntryRecord {
+                        header: e.signed.clone(),
+                        body,
+                        fan_out: e.fan_out.clone(),
+                    },
+                ))
+            })
+            .collect();
+        self.sessions
+            .store_mut()
+            .put(&conversations, &entries)
+            .map_err(SyncError::Storage)?;
+        self.dirty_conversations.clear();
+        self.dirty_entries.clear();
+        Ok(())
     }
 
     /// This device.
@@ -177,15 +302,14 @@ impl<S: SessionStore> Replica<S> {
             return Err(SyncError::NotMember);
         }
         let id = direct_conversation(&self.account, contact)?;
-        self.conversations.entry(id).or_insert_with(|| {
-            Conversation::new(id, ConversationKind::Direct, vec![self.account, *contact])
-        });
+        if !self.conversations.contains_key(&id) {
+            let members = vec![self.account, *contact];
+            self.conversations
+                .insert(id, Conversation::new(id, ConversationKind::Direct, members));
+            self.dirty_conversations.insert(id);
+            self.flush()?;
+        }
         Ok(id)
-    }
-
-    /// Forgets everything volatile, as after a restart: connections.
-    pub fn restart(&mut self) {
-        self.connected.clear();
     }
 
     /// The account `device` is an active device of, among known logs.
@@ -224,6 +348,15 @@ impl<S: SessionStore> Replica<S> {
 
     /// Feeds one input; returns what to do.
     pub fn handle(&mut self, input: Input, now_ms: u64) -> Vec<Output> {
+        let outputs = self.dispatch(input, now_ms);
+        // Nothing is acknowledged (sent) before what it acknowledges is durable.
+        match self.flush() {
+            Ok(()) => outputs,
+            Err(e) => vec![Output::Event(Event::StorageFailed(e.to_string()))],
+        }
+    }
+
+    fn dispatch(&mut self, input: Input, now_ms: u64) -> Vec<Output> {
         match input {
             Input::Connected(peer) => {
                 self.connected.insert(peer);
@@ -276,19 +409,19 @@ impl<S: SessionStore> Replica<S> {
             to: *peer,
             message: SyncMessage::Hello { summaries },
         }];
-        if self.account_of(peer) == Some(self.account) {
-            let missing: Vec<(ConversationId, EntryHash)> = self
-                .conversations
-                .values()
-                .flat_map(|c| c.unreadable().map(move |id| (c.id, *id)))
-                .take(limits::MAX_MISSING_BODIES)
-                .collect();
-            if !missing.is_empty() {
-                outputs.push(Output::Send {
-                    to: *peer,
-                    message: SyncMessage::WantBodies { entries: missing },
-                });
-            }
+        // Bodies unreadable here, from conversations this peer shares: its
+        // own devices can re-encrypt them, any member may hold the original.
+        let missing: Vec<(ConversationId, EntryHash)> = shared
+            .iter()
+            .filter_map(|id| self.conversations.get(id))
+            .flat_map(|c| c.unreadable().map(move |id| (c.id, *id)))
+            .take(limits::MAX_MISSING_BODIES)
+            .collect();
+        if !missing.is_empty() {
+            outputs.push(Output::Send {
+                to: *peer,
+                message: SyncMessage::WantBodies { entries: missing },
+            });
         }
         outputs
     }
@@ -355,25 +488,19 @@ impl<S: SessionStore> Replica<S> {
                 Ok(self.after_accept(conversation, &new, peer_account, now_ms, None))
             }
             SyncMessage::WantBodies { entries } => {
-                // Only for this account's own devices: re-encrypted copies.
-                if peer_account != self.account {
-                    return Err(SyncError::NotMember);
-                }
+                let shared = self.shared_with(&from).unwrap_or_default();
                 let mut by_conversation: BTreeMap<ConversationId, Vec<EntryHash>> = BTreeMap::new();
                 for (conversation, id) in entries {
-                    by_conversation.entry(conversation).or_default().push(id);
+                    if shared.contains(&conversation) {
+                        by_conversation.entry(conversation).or_default().push(id);
+                    }
                 }
                 let mut outputs = Vec::new();
                 for (conversation, ids) in by_conversation {
-                    let (readable, later): (Vec<EntryHash>, Vec<EntryHash>) =
-                        ids.into_iter().partition(|id| {
-                            let entry = self
-                                .conversations
-                                .get(&conversation)
-                                .and_then(|c| c.get(id));
-                            entry.is_some_and(|e| matches!(e.body, Body::Plain { .. }))
-                        });
-                    outputs.extend(self.entries_frames(&from, conversation, &readable));
+                    let (ready, later): (Vec<EntryHash>, Vec<EntryHash>) = ids
+                        .into_iter()
+                        .partition(|id| self.can_serve(&from, &conversation, id));
+                    outputs.extend(self.entries_frames(&from, conversation, &ready));
                     let wanted = self.wanted.entry(from).or_default();
                     for id in later {
                         if wanted.len() < limits::MAX_MISSING_BODIES {
@@ -449,7 +576,19 @@ impl<S: SessionStore> Replica<S> {
             .map(|id| (conversation, *id))
             .collect();
         if !unreadable.is_empty() {
-            for device in self.connected_own() {
+            let peers: Vec<DeviceId> = self
+                .connected
+                .iter()
+                .filter(|d| {
+                    self.account_of(d).is_some_and(|a| {
+                        self.conversations
+                            .get(&conversation)
+                            .is_some_and(|c| c.is_member(&a))
+                    })
+                })
+                .copied()
+                .collect();
+            for device in peers {
                 let message = SyncMessage::WantBodies {
                     entries: unreadable.clone(),
                 };
@@ -630,6 +769,7 @@ impl<S: SessionStore> Replica<S> {
             return;
         }
         self.filled.push((conversation, *id));
+        self.dirty_entries.insert((conversation, *id));
         self.apply_content(conversation, &content);
     }
 
@@ -669,6 +809,7 @@ impl<S: SessionStore> Replica<S> {
             .conversations
             .get_mut(&conversation)
             .ok_or(SyncError::UnknownConversation)?;
+        self.dirty_entries.insert((conversation, id));
         conv.insert(StoredEntry {
             id,
             signed: wire.header,
@@ -711,10 +852,12 @@ impl<S: SessionStore> Replica<S> {
         let tombstones = &self.tombstones;
         let cutoff = self.cutoffs.get(&conversation).copied();
         if let Some(conv) = self.conversations.get_mut(&conversation) {
-            conv.delete_bodies(|entry| {
+            let changed = conv.delete_bodies(|entry| {
                 tombstones.contains(&(conversation, entry.id))
                     || cutoff.is_some_and(|cut| entry.header.lamport <= cut)
             });
+            self.dirty_entries
+                .extend(changed.into_iter().map(|id| (conversation, id)));
         }
     }
 
@@ -850,7 +993,10 @@ impl<S: SessionStore> Replica<S> {
             .get_mut(&conversation)
             .ok_or(SyncError::UnknownConversation)?
             .insert(stored);
+        self.dirty_entries.insert((conversation, id));
         self.apply_content(conversation, content);
+        // Durable before anything about it leaves this device.
+        self.flush()?;
         let mut outputs = vec![Output::Event(Event::NewEntry { conversation, id })];
         let members: Vec<DeviceId> = recipients
             .iter()
@@ -872,29 +1018,41 @@ impl<S: SessionStore> Replica<S> {
     }
 
     /// Sends bodies that became readable to the own devices that asked.
+    /// Whether a body can go to `peer`: re-encrypted for one of this
+    /// account's devices, or the author's original fan-out carrying an
+    /// envelope for any other member device.
+    fn can_serve(&self, peer: &DeviceId, conversation: &ConversationId, id: &EntryHash) -> bool {
+        let Some(entry) = self.conversations.get(conversation).and_then(|c| c.get(id)) else {
+            return false;
+        };
+        let has_envelope = entry
+            .fan_out
+            .as_ref()
+            .is_some_and(|f| f.envelopes.iter().any(|e| e.recipient == *peer));
+        let own = self.account_of(peer) == Some(self.account);
+        has_envelope || (own && matches!(entry.body, Body::Plain { .. }))
+    }
+
     fn serve_wanted(&mut self, conversation: ConversationId, new: &[EntryHash]) -> Vec<Output> {
-        let mut ready: Vec<(ConversationId, EntryHash)> = std::mem::take(&mut self.filled);
-        ready.extend(new.iter().map(|id| (conversation, *id)));
+        let mut candidates: Vec<(ConversationId, EntryHash)> = std::mem::take(&mut self.filled);
+        candidates.extend(new.iter().map(|id| (conversation, *id)));
         let mut outputs = Vec::new();
         let peers: Vec<DeviceId> = self.wanted.keys().copied().collect();
         for peer in peers {
-            let Some(wanted) = self.wanted.get_mut(&peer) else {
-                continue;
-            };
-            let due: Vec<(ConversationId, EntryHash)> = ready
+            // Only what can be served now; other requests stay.
+            let due: Vec<(ConversationId, EntryHash)> = candidates
                 .iter()
-                .filter(|key| wanted.remove(key))
+                .filter(|(c, id)| self.can_serve(&peer, c, id))
+                .filter(|key| self.wanted.get(&peer).is_some_and(|w| w.contains(key)))
                 .copied()
                 .collect();
-            for (conv, id) in due {
-                let readable = self
-                    .conversations
-                    .get(&conv)
-                    .and_then(|c| c.get(&id))
-                    .is_some_and(|e| matches!(e.body, Body::Plain { .. }));
-                if readable {
-                    outputs.extend(self.entries_frames(&peer, conv, &[id]));
+            if let Some(wanted) = self.wanted.get_mut(&peer) {
+                for key in &due {
+                    wanted.remove(key);
                 }
+            }
+            for (conv, id) in due {
+                outputs.extend(self.entries_frames(&peer, conv, &[id]));
             }
         }
         outputs

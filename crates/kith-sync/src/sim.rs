@@ -5,7 +5,7 @@
 
 use std::collections::BTreeSet;
 
-use kith_session::MemoryStore;
+use crate::storage::MemoryStorage;
 use kith_wire::{DeviceId, SyncMessage};
 
 use crate::replica::{Input, Output, Replica};
@@ -13,7 +13,7 @@ use crate::replica::{Input, Output, Replica};
 /// One simulated device.
 pub struct SimDevice {
     /// Its engine.
-    pub replica: Replica<MemoryStore>,
+    pub replica: Replica<MemoryStorage>,
     /// Whether it is online.
     pub online: bool,
 }
@@ -35,7 +35,7 @@ pub struct Sim {
 
 impl Sim {
     /// A network of `devices`, all online, no links; `seed` drives delivery order.
-    pub fn new(devices: Vec<Replica<MemoryStore>>, seed: u64) -> Self {
+    pub fn new(devices: Vec<Replica<MemoryStorage>>, seed: u64) -> Self {
         Self {
             devices: devices
                 .into_iter()
@@ -54,12 +54,12 @@ impl Sim {
     }
 
     /// Device `i`'s engine.
-    pub fn replica(&self, i: usize) -> Option<&Replica<MemoryStore>> {
+    pub fn replica(&self, i: usize) -> Option<&Replica<MemoryStorage>> {
         self.devices.get(i).map(|d| &d.replica)
     }
 
     /// Device `i`'s engine, writable.
-    pub fn replica_mut(&mut self, i: usize) -> Option<&mut Replica<MemoryStore>> {
+    pub fn replica_mut(&mut self, i: usize) -> Option<&mut Replica<MemoryStorage>> {
         self.devices.get_mut(i).map(|d| &mut d.replica)
     }
 
@@ -147,8 +147,9 @@ impl Sim {
             for j in others {
                 self.disconnect(i, j);
             }
+            // A restart: everything not stored is gone, the rest reloads.
             if let Some(d) = self.devices.get_mut(i) {
-                d.replica.restart();
+                let _ = d.replica.reload();
             }
         }
         if let Some(d) = self.devices.get_mut(i) {

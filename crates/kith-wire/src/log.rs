@@ -161,8 +161,9 @@ pub enum SyncMessage {
         /// One summary per shared conversation.
         summaries: Vec<Summary>,
     },
-    /// Entries whose bodies I cannot open (no envelope for me): asked of my
-    /// own devices only, which answer with re-encrypted copies.
+    /// Entries whose bodies I cannot open: my own devices answer with
+    /// copies re-encrypted for me, any other member device with the
+    /// author's original fan-out if it holds one with an envelope for me.
     WantBodies {
         /// The entries.
         entries: Vec<(ConversationId, EntryHash)>,
