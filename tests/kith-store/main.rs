@@ -7,6 +7,8 @@
     clippy::indexing_slicing
 )]
 
+mod logs;
+
 use kith_crypto::SecretVec;
 use kith_crypto::pwhash::PwHashLimits;
 use kith_identity::{DeviceKeys, DeviceLog};

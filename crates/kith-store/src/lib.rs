@@ -26,6 +26,7 @@
 #![forbid(unsafe_code)]
 
 mod error;
+mod logs;
 mod root;
 mod sessions;
 pub mod tables;
@@ -78,6 +79,8 @@ impl Store {
             txn.open_table(SESSIONS)?;
             txn.open_table(PREKEY_USES)?;
             txn.open_table(ONE_TIME_PREKEYS)?;
+            txn.open_table(tables::CONVERSATIONS)?;
+            txn.open_table(tables::ENTRIES)?;
         }
         txn.commit()?;
         Ok(store)
@@ -103,7 +106,15 @@ impl Store {
     }
 
     fn with(db: Database, root: &kith_crypto::GuardedSecret<32>, dir: &Path) -> Result<Self> {
-        let vault = Vault::new(root, &[SESSIONS_NAME, ONE_TIME_PREKEYS_NAME])?;
+        let vault = Vault::new(
+            root,
+            &[
+                SESSIONS_NAME,
+                ONE_TIME_PREKEYS_NAME,
+                tables::CONVERSATIONS_NAME,
+                tables::ENTRIES_NAME,
+            ],
+        )?;
         Ok(Self {
             db,
             vault,
@@ -119,6 +130,22 @@ impl Store {
     /// The database file.
     pub fn database_path(&self) -> PathBuf {
         self.dir.join(DATABASE_FILE)
+    }
+
+    /// The sealed bytes of one stored entry, as they are in the file (for
+    /// integrity checks and tests).
+    pub fn sealed_entry(
+        &self,
+        conversation: &kith_wire::ConversationId,
+        id: &kith_wire::EntryHash,
+    ) -> Result<Option<Vec<u8>>> {
+        let mut key = [0u8; 64];
+        let (c, e) = key.split_at_mut(32);
+        c.copy_from_slice(conversation.as_bytes());
+        e.copy_from_slice(id.as_bytes());
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(tables::ENTRIES)?;
+        Ok(table.get(&key)?.map(|v| v.value().to_vec()))
     }
 
     /// Rewrites the database file to release free space.

@@ -17,11 +17,24 @@ pub const ONE_TIME_PREKEYS_NAME: &str = "one_time_prekeys_v1";
 pub const ONE_TIME_PREKEYS: TableDefinition<'_, u32, &[u8]> =
     TableDefinition::new(ONE_TIME_PREKEYS_NAME);
 
+/// Name of [`CONVERSATIONS`].
+pub const CONVERSATIONS_NAME: &str = "conversations_v1";
+/// Conversations by id (sealed `ConversationRecord`).
+pub const CONVERSATIONS: TableDefinition<'_, &[u8; 32], &[u8]> =
+    TableDefinition::new(CONVERSATIONS_NAME);
+/// Name of [`ENTRIES`].
+pub const ENTRIES_NAME: &str = "entries_v1";
+/// Conversation-log entries by `conversation id || entry hash` (sealed
+/// `EntryRecord`: signed header, body, fan-out).
+pub const ENTRIES: TableDefinition<'_, &[u8; 64], &[u8]> = TableDefinition::new(ENTRIES_NAME);
+
 /// The `crypto_kdf` subkey number that seals each table's values.
 pub(crate) fn subkey_id(table: &str) -> Option<u64> {
     match table {
         SESSIONS_NAME => Some(1),
         ONE_TIME_PREKEYS_NAME => Some(2),
+        CONVERSATIONS_NAME => Some(3),
+        ENTRIES_NAME => Some(4),
         _ => None,
     }
 }

@@ -258,6 +258,11 @@ impl<S: Storage> Replica<S> {
         &self.keys
     }
 
+    /// The storage, writable (maintenance such as compaction).
+    pub fn storage_mut(&mut self) -> &mut S {
+        self.sessions.store_mut()
+    }
+
     /// The sessions (for inspection and persistence).
     pub fn sessions(&self) -> &Sessions<S> {
         &self.sessions
