@@ -13,6 +13,7 @@ mod b0;
 mod measure;
 mod reconcile;
 mod sessions;
+mod storage;
 
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -45,6 +46,10 @@ enum Bench {
     Sessions,
     /// B4 reconcile: bytes and round trips to reconcile two logs.
     B4,
+    /// B1 durable_commit: messages into the store vs fdatasync and an empty commit.
+    B1,
+    /// B2 ingest: received entries verified, decrypted and stored.
+    B2,
 }
 
 #[derive(Serialize)]
@@ -111,6 +116,13 @@ fn print_b0(report: &b0::Report) {
     println!("(target: every ratio >= 0.95; unlock <= 1 s; µs = CPU time per operation)");
 }
 
+fn print_rates(rates: &[storage::Rate]) {
+    println!("{:<48} {:>14} {:>12}", "item", "per second", "CPU µs/item");
+    for r in rates {
+        println!("{:<48} {:>14.0} {:>12.2}", r.item, r.per_sec, r.cpu_us);
+    }
+}
+
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     kith_crypto::init()?;
@@ -119,6 +131,34 @@ fn main() -> anyhow::Result<()> {
             let report = b0::run(cli.quick)?;
             print_b0(&report);
             let path = write_json(&cli.out, "B0", cli.quick, &report)?;
+            println!("wrote {}", path.display());
+        }
+        Bench::B1 => {
+            let base = cli.out.join("tmp");
+            let rates = storage::b1(cli.quick, &base)?;
+            println!(
+                "B1 durable_commit: ~400 B messages into the store (folder {})",
+                base.display()
+            );
+            print_rates(&rates);
+            let path = write_json(&cli.out, "B1", cli.quick, &rates)?;
+            std::fs::remove_dir_all(&base).ok();
+            println!("wrote {}", path.display());
+        }
+        Bench::B2 => {
+            let base = cli.out.join("tmp");
+            let ingest = storage::b2(cli.quick, &base)?;
+            println!(
+                "B2 ingest: {} entries received from another device",
+                ingest.entries
+            );
+            print_rates(&ingest.rates);
+            println!(
+                "ingest / verify-only = {:.3} (target >= 0.70)",
+                ingest.ratio_to_verify
+            );
+            let path = write_json(&cli.out, "B2", cli.quick, &ingest)?;
+            std::fs::remove_dir_all(&base).ok();
             println!("wrote {}", path.display());
         }
         Bench::B4 => {

@@ -53,6 +53,10 @@ pub struct Store {
     db: Database,
     vault: Vault,
     dir: PathBuf,
+    /// Inside a batch (see `LogStore::begin`): session writes wait here
+    /// and are committed with the entries (`None` = deleted).
+    batching: bool,
+    pending_sessions: std::collections::BTreeMap<kith_wire::DeviceId, Option<Vec<u8>>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -119,6 +123,8 @@ impl Store {
             db,
             vault,
             dir: dir.to_owned(),
+            batching: false,
+            pending_sessions: std::collections::BTreeMap::new(),
         })
     }
 

@@ -7,7 +7,7 @@ use redb::{ReadableDatabase, ReadableTable};
 
 use crate::Store;
 use crate::error::StoreError;
-use crate::tables::{CONVERSATIONS, CONVERSATIONS_NAME, ENTRIES, ENTRIES_NAME};
+use crate::tables::{CONVERSATIONS, CONVERSATIONS_NAME, ENTRIES, ENTRIES_NAME, SESSIONS};
 
 /// Largest sealed record read back.
 const MAX_RECORD: usize = 16 << 20;
@@ -25,13 +25,34 @@ fn entry_key(conversation: &ConversationId, id: &EntryHash) -> [u8; 64] {
 }
 
 impl LogStore for Store {
+    fn begin(&mut self) {
+        self.batching = true;
+    }
+
     fn put(
         &mut self,
         conversations: &[ConversationRecord],
         entries: &[(ConversationId, EntryHash, EntryRecord)],
     ) -> Result<(), String> {
+        self.batching = false;
+        let sessions = std::mem::take(&mut self.pending_sessions);
+        if conversations.is_empty() && entries.is_empty() && sessions.is_empty() {
+            return Ok(());
+        }
+        // One transaction: the entries, and the session states that
+        // decrypted them, become durable together or not at all.
         let txn = self.db.begin_write().map_err(text)?;
-        {
+        if !sessions.is_empty() {
+            let mut table = txn.open_table(SESSIONS).map_err(text)?;
+            for (peer, sealed) in &sessions {
+                match sealed {
+                    Some(sealed) => table.insert(peer.as_bytes(), sealed.as_slice()).map(|_| ()),
+                    None => table.remove(peer.as_bytes()).map(|_| ()),
+                }
+                .map_err(text)?;
+            }
+        }
+        if !conversations.is_empty() {
             let mut table = txn.open_table(CONVERSATIONS).map_err(text)?;
             for c in conversations {
                 let plain = encode(c).map_err(|e| e.to_string())?;
@@ -43,6 +64,8 @@ impl LogStore for Store {
                     .insert(c.id.as_bytes(), sealed.as_slice())
                     .map_err(text)?;
             }
+        }
+        if !entries.is_empty() {
             let mut table = txn.open_table(ENTRIES).map_err(text)?;
             for (conversation, id, record) in entries {
                 let key = entry_key(conversation, id);

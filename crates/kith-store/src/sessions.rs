@@ -30,14 +30,23 @@ fn prekey_use_key(spk_id: u32, base_key: &DhKey) -> [u8; 36] {
 
 impl SessionStore for Store {
     fn load_session(&self, peer: &DeviceId) -> kith_session::Result<Option<SessionRecord>> {
-        let txn = self.db.begin_read().map_err(db)?;
-        let table = txn.open_table(SESSIONS).map_err(db)?;
-        let Some(sealed) = table.get(peer.as_bytes()).map_err(db)? else {
+        let sealed = match self.pending_sessions.get(peer) {
+            Some(pending) => pending.clone(),
+            None => {
+                let txn = self.db.begin_read().map_err(db)?;
+                let table = txn.open_table(SESSIONS).map_err(db)?;
+                table
+                    .get(peer.as_bytes())
+                    .map_err(db)?
+                    .map(|v| v.value().to_vec())
+            }
+        };
+        let Some(sealed) = sealed else {
             return Ok(None);
         };
         let plain = self
             .vault
-            .open(SESSIONS_NAME, peer.as_bytes(), sealed.value())
+            .open(SESSIONS_NAME, peer.as_bytes(), &sealed)
             .map_err(fail)?;
         SessionRecord::import(plain.expose()).map(Some)
     }
@@ -52,6 +61,10 @@ impl SessionStore for Store {
             .vault
             .seal(SESSIONS_NAME, peer.as_bytes(), plain.expose())
             .map_err(fail)?;
+        if self.batching {
+            self.pending_sessions.insert(*peer, Some(sealed));
+            return Ok(());
+        }
         let txn = self.db.begin_write().map_err(db)?;
         {
             let mut table = txn.open_table(SESSIONS).map_err(db)?;
@@ -63,6 +76,10 @@ impl SessionStore for Store {
     }
 
     fn delete_session(&mut self, peer: &DeviceId) -> kith_session::Result<()> {
+        if self.batching {
+            self.pending_sessions.insert(*peer, None);
+            return Ok(());
+        }
         let txn = self.db.begin_write().map_err(db)?;
         {
             let mut table = txn.open_table(SESSIONS).map_err(db)?;

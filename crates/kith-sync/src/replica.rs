@@ -200,9 +200,6 @@ impl<S: Storage> Replica<S> {
 
     /// Writes what changed to storage in one durable transaction.
     fn flush(&mut self) -> Result<()> {
-        if self.dirty_conversations.is_empty() && self.dirty_entries.is_empty() {
-            return Ok(());
-        }
         let conversations: Vec<ConversationRecord> = self
             .dirty_conversations
             .iter()
@@ -353,6 +350,8 @@ impl<S: Storage> Replica<S> {
 
     /// Feeds one input; returns what to do.
     pub fn handle(&mut self, input: Input, now_ms: u64) -> Vec<Output> {
+        // Session updates and entries of one input are committed together.
+        self.sessions.store_mut().begin();
         let outputs = self.dispatch(input, now_ms);
         // Nothing is acknowledged (sent) before what it acknowledges is durable.
         match self.flush() {

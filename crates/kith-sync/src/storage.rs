@@ -51,6 +51,11 @@ pub type Stored = (Vec<ConversationRecord>, Vec<(ConversationId, EntryRecord)>);
 
 /// Durable storage of conversations and entries.
 pub trait LogStore {
+    /// Starts a batch: until the next [`LogStore::put`], the store may hold
+    /// other writes (such as session records) back and commit them together
+    /// with the entries, so both are durable at once.
+    fn begin(&mut self) {}
+
     /// Stores conversations and entries (new, or with changed bodies) in one
     /// durable transaction; on return they survive a crash.
     fn put(
