@@ -136,6 +136,8 @@ cmd_test() {
   say "benchmarks, quick mode (proves they run; no timing is asserted)"
   cargo run --release --locked -q -p kith-bench -- --quick b0
   cargo run --release --locked -q -p kith-bench -- --quick sessions
+  cargo run --release --locked -q -p kith-bench -- --quick b1
+  cargo run --release --locked -q -p kith-bench -- --quick b2
   cargo run --release --locked -q -p kith-bench -- --quick b4
   say "done in $((SECONDS - started)) s"
   summarise_tests "$log"

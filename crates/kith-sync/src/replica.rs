@@ -8,6 +8,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use kith_crypto::sign::VerifyingKey;
 use kith_identity::{DeviceKeys, DeviceLog};
 use kith_session::{LocalDevice, RemoteDevice, Sessions};
 use kith_wire::{
@@ -94,6 +95,8 @@ pub struct Replica<S> {
     /// Conversations and entries changed since the last flush to storage.
     dirty_conversations: BTreeSet<ConversationId>,
     dirty_entries: BTreeSet<(ConversationId, EntryHash)>,
+    /// Device signing keys already validated (curve point checks are costly).
+    verified_keys: BTreeMap<DeviceId, VerifyingKey>,
 }
 
 /// Most entries held back per conversation.
@@ -117,6 +120,7 @@ impl<S: Storage> Replica<S> {
             filled: Vec::new(),
             dirty_conversations: BTreeSet::new(),
             dirty_entries: BTreeSet::new(),
+            verified_keys: BTreeMap::new(),
         };
         replica.reload()?;
         Ok(replica)
@@ -640,8 +644,8 @@ impl<S: Storage> Replica<S> {
             }
             return Ok(None);
         }
-        wire.header
-            .verify(domain::LOG_ENTRY, &header.author_device)?;
+        let key = self.verifying_key(&header.author_device)?;
+        wire.header.verify_with(domain::LOG_ENTRY, &key)?;
         let conv = self
             .conversations
             .get(&conversation)
@@ -1022,6 +1026,19 @@ impl<S: Storage> Replica<S> {
     }
 
     /// Sends bodies that became readable to the own devices that asked.
+    /// The validated signing key of a device (validated once, then cached).
+    fn verifying_key(&mut self, device: &DeviceId) -> Result<VerifyingKey> {
+        if let Some(key) = self.verified_keys.get(device) {
+            return Ok(*key);
+        }
+        let key = VerifyingKey::from_bytes(device.as_bytes())?;
+        if self.verified_keys.len() >= 65_536 {
+            self.verified_keys.clear();
+        }
+        self.verified_keys.insert(*device, key);
+        Ok(key)
+    }
+
     /// Whether a body can go to `peer`: re-encrypted for one of this
     /// account's devices, or the author's original fan-out carrying an
     /// envelope for any other member device.

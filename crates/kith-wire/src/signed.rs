@@ -78,6 +78,17 @@ impl<T: Serialize + DeserializeOwned> Signed<T> {
         .map_err(WireError::Crypto)
     }
 
+    /// Checks the signature with an already validated key (callers that
+    /// verify many values of one signer skip the key validation).
+    pub fn verify_with(&self, domain: Domain, key: &VerifyingKey) -> Result<(), WireError> {
+        key.verify(
+            domain,
+            &self.payload,
+            &Signature::from_bytes(self.signature.0),
+        )
+        .map_err(WireError::Crypto)
+    }
+
     /// The encoded payload, as signed.
     pub fn payload(&self) -> &[u8] {
         &self.payload
