@@ -100,6 +100,15 @@ struct Peer {
     account: kith_wire::AccountId,
 }
 
+impl Peer {
+    fn local(&self) -> LocalDevice<'_> {
+        LocalDevice {
+            account: self.account,
+            keys: &self.keys,
+        }
+    }
+}
+
 fn peer(name: &str) -> Peer {
     let keys = DeviceKeys::generate(name, 0).unwrap();
     let log = DeviceLog::create(&keys, name, 0).unwrap();
@@ -115,14 +124,8 @@ fn peer(name: &str) -> Peer {
 fn sessions_survive_a_restart_and_never_reach_the_file_in_the_clear() {
     let alice = peer("alice");
     let bob = peer("bob");
-    let alice_local = LocalDevice {
-        account: alice.account,
-        keys: &alice.keys,
-    };
-    let bob_local = LocalDevice {
-        account: bob.account,
-        keys: &bob.keys,
-    };
+    let alice_local = alice.local();
+    let bob_local = bob.local();
     let mut at_alice = Sessions::new(MemoryStore::default());
     let (dir, store) = passphrase_profile();
     let mut at_bob = Sessions::new(store);
@@ -206,14 +209,8 @@ fn tampered_or_moved_values_are_detected() {
     let alice = peer("alice");
     let bob = peer("bob");
     let carol = peer("carol");
-    let alice_local = LocalDevice {
-        account: alice.account,
-        keys: &alice.keys,
-    };
-    let bob_local = LocalDevice {
-        account: bob.account,
-        keys: &bob.keys,
-    };
+    let alice_local = alice.local();
+    let bob_local = bob.local();
     let mut at_alice = Sessions::new(MemoryStore::default());
     let (dir, store) = passphrase_profile();
     let mut at_bob = Sessions::new(store);

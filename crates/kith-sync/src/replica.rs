@@ -575,10 +575,7 @@ impl<S: Storage> Replica<S> {
         let unreadable: Vec<(ConversationId, EntryHash)> = new
             .iter()
             .filter(|id| {
-                let entry = self
-                    .conversations
-                    .get(&conversation)
-                    .and_then(|c| c.get(id));
+                let entry = self.entry(&conversation, id);
                 entry.is_some_and(|e| e.body == Body::Missing)
             })
             .map(|id| (conversation, *id))
@@ -634,11 +631,7 @@ impl<S: Storage> Replica<S> {
         if header.conversation != conversation {
             return Err(SyncError::InvalidEntry("entry of another conversation"));
         }
-        if let Some(existing) = self
-            .conversations
-            .get(&conversation)
-            .and_then(|c| c.get(&id))
-        {
+        if let Some(existing) = self.entry(&conversation, &id) {
             if existing.body == Body::Missing && wire.body.is_some() {
                 self.fill_body(conversation, &id, &wire, now_ms);
             }
@@ -750,12 +743,7 @@ impl<S: Storage> Replica<S> {
         wire: &WireEntry,
         now_ms: u64,
     ) {
-        let Some(header) = self
-            .conversations
-            .get(&conversation)
-            .and_then(|c| c.get(id))
-            .map(|e| e.header.clone())
-        else {
+        let Some(header) = self.entry(&conversation, id).map(|e| e.header.clone()) else {
             return;
         };
         let body = self.open_body(&header, wire, now_ms);
@@ -880,11 +868,7 @@ impl<S: Storage> Replica<S> {
         let target = self.remote(to);
         let mut wires = Vec::new();
         for id in ids {
-            let Some(entry) = self
-                .conversations
-                .get(&conversation)
-                .and_then(|c| c.get(id))
-            else {
+            let Some(entry) = self.entry(&conversation, id) else {
                 continue;
             };
             let has_envelope = entry
@@ -900,11 +884,7 @@ impl<S: Storage> Replica<S> {
                 }
                 (Body::Missing, true, false) => (entry.fan_out.clone(), None),
             };
-            let Some(entry) = self
-                .conversations
-                .get(&conversation)
-                .and_then(|c| c.get(id))
-            else {
+            let Some(entry) = self.entry(&conversation, id) else {
                 continue;
             };
             let rewrapped_by = if body.is_some() { rewrapped_by } else { None };
@@ -1026,6 +1006,11 @@ impl<S: Storage> Replica<S> {
     }
 
     /// Sends bodies that became readable to the own devices that asked.
+    /// An entry of a conversation.
+    fn entry(&self, conversation: &ConversationId, id: &EntryHash) -> Option<&StoredEntry> {
+        self.conversations.get(conversation).and_then(|c| c.get(id))
+    }
+
     /// The validated signing key of a device (validated once, then cached).
     fn verifying_key(&mut self, device: &DeviceId) -> Result<VerifyingKey> {
         if let Some(key) = self.verified_keys.get(device) {
