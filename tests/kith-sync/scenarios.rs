@@ -271,3 +271,54 @@ fn non_members_are_refused_and_get_nothing() {
     )));
     let _ = EntryKind::Message;
 }
+
+#[test]
+fn deleting_a_whole_conversation_keeps_later_messages() {
+    let (mut sim, ix) = world(vec![account("a", 2), account("b", 1)]);
+    let (a1, a2, b1) = (ix[0][0], ix[0][1], ix[1][0]);
+    let bob = sim.devices[b1].replica.account_id();
+    let conversation = sim.devices[a1].replica.open_direct(&bob).unwrap();
+    sim.connect_all();
+    for (i, text) in [(a1, "one"), (b1, "two"), (a1, "three")] {
+        let (_, out) = sim.devices[i]
+            .replica
+            .send_text(conversation, text, 1)
+            .unwrap();
+        sim.route(i, out);
+        assert!(sim.run(1000));
+    }
+    // A1 deletes the whole conversation for Alice's devices.
+    let out = sim.devices[a1]
+        .replica
+        .delete(conversation, None, 2)
+        .unwrap();
+    sim.route(a1, out);
+    assert!(sim.run(1000));
+    for i in [a1, a2] {
+        assert!(
+            texts(&sim, i, &conversation).is_empty(),
+            "device {i} still shows deleted messages"
+        );
+    }
+    assert_eq!(texts(&sim, b1, &conversation).len(), 3, "Bob's copy is his");
+    // The conversation goes on: a new message from Bob shows up.
+    let (_, out) = sim.devices[b1]
+        .replica
+        .send_text(conversation, "four", 3)
+        .unwrap();
+    sim.route(b1, out);
+    assert!(sim.run(1000));
+    for i in [a1, a2] {
+        assert_eq!(
+            texts(&sim, i, &conversation),
+            vec![Some("four".to_owned())],
+            "device {i}"
+        );
+    }
+    // And the deletion survives a restart.
+    sim.set_online(a2, false);
+    assert_eq!(
+        texts(&sim, a2, &conversation),
+        vec![Some("four".to_owned())]
+    );
+}

@@ -121,6 +121,14 @@ pub enum Content {
         /// For a whole conversation: the highest Lamport time deleted.
         up_to: u64,
     },
+    /// A change of members (groups and rooms; direct and self
+    /// conversations have fixed members and refuse it).
+    Membership {
+        /// Accounts added.
+        added: Vec<AccountId>,
+        /// Accounts removed.
+        removed: Vec<AccountId>,
+    },
     /// Delivery receipts: the author device has these entries.
     Receipt {
         /// Entries received.
