@@ -322,3 +322,78 @@ fn deleting_a_whole_conversation_keeps_later_messages() {
         vec![Some("four".to_owned())]
     );
 }
+
+#[test]
+fn a_bad_entry_is_refused_and_the_connection_goes_on() {
+    let (mut sim, ix) = world(vec![account("a", 1), account("b", 1)]);
+    let (a1, b1) = (ix[0][0], ix[1][0]);
+    let bob = sim.devices[b1].replica.account_id();
+    let conversation = sim.devices[a1].replica.open_direct(&bob).unwrap();
+    sim.devices[a1]
+        .replica
+        .send_text(conversation, "genuine", 1)
+        .unwrap();
+    // What A1 would send B1 on connection.
+    let hello = SyncMessage::Hello { summaries: vec![] };
+    let bob_device = sim.devices[b1].replica.device_id();
+    let frames = sim.devices[a1].replica.handle(
+        Input::Received {
+            from: bob_device,
+            message: hello,
+        },
+        2,
+    );
+    let entries = frames
+        .into_iter()
+        .find_map(|o| match o {
+            Output::Send {
+                message: SyncMessage::Entries { entries, .. },
+                ..
+            } => Some(entries),
+            _ => None,
+        })
+        .unwrap();
+    let alice_device = sim.devices[a1].replica.device_id();
+    // A forged copy: one payload bit flipped under the original signature.
+    let mut forged = entries[0].clone();
+    let mut payload = forged.header.payload().to_vec();
+    let last = payload.len() - 1;
+    payload[last] ^= 1;
+    forged.header = kith_wire::SignedHeader::from_parts(payload, *forged.header.signature());
+    let bad = SyncMessage::Entries {
+        conversation,
+        entries: vec![forged],
+    };
+    let out = sim.devices[b1].replica.handle(
+        Input::Received {
+            from: alice_device,
+            message: bad,
+        },
+        3,
+    );
+    assert!(
+        out.iter()
+            .any(|o| matches!(o, Output::Event(Event::Refused { .. })))
+    );
+    assert!(sim.devices[b1].replica.messages(&conversation).is_empty());
+    // The same peer's next, genuine frame is accepted.
+    let good = SyncMessage::Entries {
+        conversation,
+        entries,
+    };
+    let out = sim.devices[b1].replica.handle(
+        Input::Received {
+            from: alice_device,
+            message: good,
+        },
+        4,
+    );
+    assert!(
+        out.iter()
+            .any(|o| matches!(o, Output::Event(Event::NewEntry { .. })))
+    );
+    assert_eq!(
+        texts(&sim, b1, &conversation),
+        vec![Some("genuine".to_owned())]
+    );
+}
