@@ -397,3 +397,81 @@ fn a_bad_entry_is_refused_and_the_connection_goes_on() {
         vec![Some("genuine".to_owned())]
     );
 }
+
+/// Revokes device `target` of `owner`'s account on every replica's copy of
+/// the account's log.
+fn revoke(sim: &mut kith_sync::sim::Sim, owner: usize, target: usize) {
+    let account = sim.devices[owner].replica.account_id();
+    let mut log = sim.devices[owner]
+        .replica
+        .device_log(&account)
+        .unwrap()
+        .clone();
+    let device = sim.devices[target].replica.device_id();
+    let op = kith_wire::DeviceOp::RevokeDevice {
+        device,
+        cutoff: None,
+        reason: kith_wire::RevokeReason::Lost,
+    };
+    log.append(sim.devices[owner].replica.keys(), op, 5)
+        .unwrap();
+    for d in &mut sim.devices {
+        d.replica.update_log(log.clone());
+    }
+}
+
+#[test]
+fn entries_of_a_revoked_device_count_only_if_an_active_device_saw_them_first() {
+    let (mut sim, ix) = world(vec![account("a", 2), account("b", 1)]);
+    let (a1, a2, b1) = (ix[0][0], ix[0][1], ix[1][0]);
+    let bob = sim.devices[b1].replica.account_id();
+    let conversation = sim.devices[a1].replica.open_direct(&bob).unwrap();
+    sim.devices[a2].replica.open_direct(&bob).unwrap();
+    // A2 writes; A1 sees it and answers (naming it as a parent).
+    let (early, out) = sim.devices[a2]
+        .replica
+        .send_text(conversation, "written before the theft", 1)
+        .unwrap();
+    sim.route(a2, out);
+    sim.connect(a1, a2);
+    assert!(sim.run(1000));
+    let (_, out) = sim.devices[a1]
+        .replica
+        .send_text(conversation, "seen it", 2)
+        .unwrap();
+    sim.route(a1, out);
+    assert!(sim.run(1000));
+    sim.disconnect(a1, a2);
+    // A2 is stolen and revoked; the thief writes on.
+    revoke(&mut sim, a1, a2);
+    let (late, out) = sim.devices[a2]
+        .replica
+        .send_text(conversation, "written by the thief", 3)
+        .unwrap();
+    sim.route(a2, out);
+    // Bob meets the thief first, then A1.
+    sim.connect(a2, b1);
+    assert!(sim.run(1000));
+    assert!(
+        texts(&sim, b1, &conversation).is_empty(),
+        "entries of a revoked device shown without a voucher"
+    );
+    sim.connect(a1, b1);
+    assert!(sim.run(1000));
+    let bob_view = sim.devices[b1].replica.conversation(&conversation).unwrap();
+    assert!(
+        bob_view.get(&early).is_some(),
+        "the vouched-for early entry was lost"
+    );
+    assert!(
+        bob_view.get(&late).is_none(),
+        "the thief's entry was accepted"
+    );
+    assert_eq!(
+        texts(&sim, b1, &conversation),
+        vec![
+            Some("written before the theft".to_owned()),
+            Some("seen it".to_owned())
+        ]
+    );
+}

@@ -9,7 +9,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use kith_crypto::sign::VerifyingKey;
-use kith_identity::{DeviceKeys, DeviceLog};
+use kith_identity::{DeviceKeys, DeviceLog, DeviceStatus};
 use kith_session::{LocalDevice, RemoteDevice, Sessions};
 use kith_wire::{
     AccountId, BodyPlain, Content, ConversationId, ConversationKind, DeviceId, EntryHash,
@@ -95,6 +95,10 @@ pub struct Replica<S> {
     /// Conversations and entries changed since the last flush to storage.
     dirty_conversations: BTreeSet<ConversationId>,
     dirty_entries: BTreeSet<(ConversationId, EntryHash)>,
+    /// Entries by devices revoked since they wrote them, held until an entry
+    /// of an active device names them as parents (it saw them while their
+    /// author was trusted); never shown or served before that.
+    quarantine: BTreeMap<ConversationId, BTreeMap<EntryHash, (WireEntry, EntryHeader)>>,
     /// Device signing keys already validated (curve point checks are costly).
     verified_keys: BTreeMap<DeviceId, VerifyingKey>,
 }
@@ -121,6 +125,7 @@ impl<S: Storage> Replica<S> {
             dirty_conversations: BTreeSet::new(),
             dirty_entries: BTreeSet::new(),
             verified_keys: BTreeMap::new(),
+            quarantine: BTreeMap::new(),
         };
         replica.reload()?;
         Ok(replica)
@@ -332,6 +337,17 @@ impl<S: Storage> Replica<S> {
             log.state()
                 .is_active(device)
                 .then(|| RemoteDevice::from_log(*account, state))
+        })
+    }
+
+    /// Any device a known log ever added, revoked or not: for opening bodies
+    /// of stored entries (from active devices, or vouched for).
+    fn remote_any(&self, device: &DeviceId) -> Option<RemoteDevice> {
+        self.logs.iter().find_map(|(account, log)| {
+            log.state()
+                .devices
+                .get(device)
+                .map(|state| RemoteDevice::from_log(*account, state))
         })
     }
 
@@ -643,10 +659,25 @@ impl<S: Storage> Replica<S> {
             .conversations
             .get(&conversation)
             .ok_or(SyncError::UnknownConversation)?;
-        if !conv.is_member(&header.author_account)
-            || self.account_of(&header.author_device) != Some(header.author_account)
-        {
+        if !conv.is_member(&header.author_account) {
             return Err(SyncError::NotMember);
+        }
+        let standing = self
+            .logs
+            .get(&header.author_account)
+            .and_then(|log| log.state().devices.get(&header.author_device))
+            .map(|d| d.status);
+        match standing {
+            Some(DeviceStatus::Active) => {}
+            Some(DeviceStatus::Revoked { .. }) => {
+                let held = self.quarantine.entry(conversation).or_default();
+                if held.len() >= MAX_PENDING {
+                    return Err(SyncError::Limit("too many entries of revoked devices"));
+                }
+                held.insert(id, (wire, header));
+                return Ok(None);
+            }
+            None => return Err(SyncError::NotMember),
         }
         match conv.place(&id, &header)? {
             Placement::Waiting => {
@@ -675,6 +706,22 @@ impl<S: Storage> Replica<S> {
             let Some(conv) = self.conversations.get(&conversation) else {
                 return added;
             };
+            // Held entries of revoked devices that a waiting entry names as
+            // a parent are vouched for: they join the queue.
+            if let Some(held) = self.quarantine.get_mut(&conversation) {
+                let named: Vec<EntryHash> = queue
+                    .iter()
+                    .flat_map(|(_, _, h, _)| h.parents.iter().chain(h.prev.iter()))
+                    .filter(|p| conv.get(p).is_none())
+                    .copied()
+                    .collect();
+                for parent in named {
+                    if let Some((wire, header)) = held.remove(&parent) {
+                        let from = header.author_device;
+                        queue.push((parent, wire, header, from));
+                    }
+                }
+            }
             let ready = queue.iter().position(|(id, _, header, _)| {
                 conv.place(id, header).is_ok_and(|p| p == Placement::Ready)
             });
@@ -712,7 +759,7 @@ impl<S: Storage> Replica<S> {
             Some(_) => return Body::Missing,
             None => header.author_device,
         };
-        let Some(from) = self.remote(&sender) else {
+        let Some(from) = self.remote_any(&sender) else {
             return Body::Missing;
         };
         let local = LocalDevice {
