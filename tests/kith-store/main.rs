@@ -270,3 +270,39 @@ fn one_time_prekeys_and_the_replay_cache_persist() {
     assert!(taken.secret().ct_eq(secret.secret()));
     assert!(store.take_one_time_prekey(9).unwrap().is_none());
 }
+
+#[test]
+fn a_keystore_profile_keeps_its_key_in_the_os_keystore() {
+    // Tests use keyring-core's mock store; the application sets the
+    // platform's store (Keychain, Credential Manager, Secret Service).
+    let dir = tempfile::tempdir().unwrap();
+    assert!(!kith_store::keystore_is_set());
+    let missing = Store::create(dir.path(), Protection::Keystore);
+    assert_eq!(
+        missing.unwrap_err(),
+        StoreError::Keystore("no keystore is available")
+    );
+    keyring_core::set_default_store(keyring_core::mock::Store::new().unwrap());
+    let dir = tempfile::tempdir().unwrap();
+    drop(Store::create(dir.path(), Protection::Keystore).unwrap());
+    let file = std::fs::read(dir.path().join(kith_store::KEY_FILE)).unwrap();
+    assert!(
+        file.len() < 48,
+        "the key file holds only the keystore entry name"
+    );
+    Store::open(dir.path(), Unlock::Keystore).unwrap();
+    assert!(matches!(
+        Store::open(dir.path(), Unlock::KeyFile).unwrap_err(),
+        StoreError::WrongProtection(_)
+    ));
+    // The keystore entry gone: a clear error, nothing opened.
+    let name = std::str::from_utf8(&file[10..]).unwrap();
+    keyring_core::Entry::new(kith_store::KEYSTORE_SERVICE, name)
+        .unwrap()
+        .delete_credential()
+        .unwrap();
+    assert_eq!(
+        Store::open(dir.path(), Unlock::Keystore).unwrap_err(),
+        StoreError::Keystore("the key is missing from the keystore")
+    );
+}

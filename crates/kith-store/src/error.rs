@@ -19,6 +19,9 @@ pub enum StoreError {
     /// The profile needs a passphrase and none was given (or the reverse).
     #[error("this profile is protected differently: {0}")]
     WrongProtection(&'static str),
+    /// The OS keystore failed or holds no key.
+    #[error("keystore: {0}")]
+    Keystore(&'static str),
     /// There is no profile in the folder.
     #[error("no profile here")]
     NoProfile,

@@ -37,7 +37,12 @@ use std::path::{Path, PathBuf};
 use redb::{Database, ReadableDatabase};
 
 pub use error::{Result, StoreError};
-pub use root::{KEY_FILE, Protection, Unlock};
+pub use root::{KEY_FILE, KEYSTORE_SERVICE, Protection, Unlock};
+
+/// Whether an OS keystore has been set (with `keyring_core::set_default_store`).
+pub fn keystore_is_set() -> bool {
+    keyring_core::get_default_store().is_some()
+}
 
 use crate::tables::{
     FORMAT_VERSION, META, ONE_TIME_PREKEYS, ONE_TIME_PREKEYS_NAME, PREKEY_USES, SESSIONS,

@@ -1,6 +1,8 @@
-//! The device root key and how it is kept: wrapped by a passphrase
-//! (Argon2id) or, on a headless device without one, in a key file readable
-//! only by its owner (with a warning).
+//! The device root key and how it is kept: in the OS keystore (through
+//! `keyring-core`'s default store, which the application sets at start-up:
+//! Keychain, Windows Credential Manager, Secret Service, Android Keystore),
+//! wrapped by a passphrase (Argon2id), or, on a headless device with
+//! neither, in a key file readable only by its owner (with a warning).
 //!
 //! File `root-key`, format 1:
 //!
@@ -10,6 +12,8 @@
 //!                      || XChaCha20-Poly1305 seal of the root key (24 + 32 + 16)
 //!                      with AD = every preceding byte
 //! mode 2 (key file):   root key (32)
+//! mode 3 (keystore):   entry name length (1) || entry name (ASCII); the
+//!                      key is the keystore secret of service "kith", that name
 //! ```
 
 use std::io::Write;
@@ -24,6 +28,9 @@ use crate::error::{Result, StoreError};
 const MAGIC: &[u8; 8] = b"KITHKEY1";
 const MODE_PASSPHRASE: u8 = 1;
 const MODE_KEY_FILE: u8 = 2;
+const MODE_KEYSTORE: u8 = 3;
+/// Keystore service name of Kith's entries.
+pub const KEYSTORE_SERVICE: &str = "kith";
 /// Name of the key file inside a profile folder.
 pub const KEY_FILE: &str = "root-key";
 
@@ -34,6 +41,8 @@ pub enum Protection {
     Passphrase(SecretVec, PwHashLimits),
     /// A plain key file readable only by the owner (headless devices).
     KeyFile,
+    /// The OS keystore (keyring-core's default store).
+    Keystore,
 }
 
 /// How to unlock an existing profile.
@@ -43,6 +52,8 @@ pub enum Unlock {
     Passphrase(SecretVec),
     /// From the key file.
     KeyFile,
+    /// From the OS keystore.
+    Keystore,
 }
 
 fn header(salt: &[u8; 16], limits: PwHashLimits) -> Vec<u8> {
@@ -84,6 +95,19 @@ pub fn create(dir: &Path, protection: Protection) -> Result<GuardedSecret<32>> {
             let kek = AeadKey::from_secret(derive_key(passphrase.expose(), &salt, limits)?);
             let sealed = kek.seal(&file, root.expose())?;
             file.extend_from_slice(&sealed);
+        }
+        Protection::Keystore => {
+            let name = format!(
+                "root-{}",
+                kith_wire::hex_encode(&kith_crypto::random::array::<12>()?)
+            );
+            keystore_entry(&name)?
+                .set_secret(root.expose())
+                .map_err(keystore_error)?;
+            file.extend_from_slice(MAGIC);
+            file.push(MODE_KEYSTORE);
+            file.push(name.len() as u8);
+            file.extend_from_slice(name.as_bytes());
         }
         Protection::KeyFile => {
             tracing::warn!("profile key kept in a plain key file (no passphrase, no OS keystore)");
@@ -139,6 +163,22 @@ fn parse(file: &[u8], unlock: Unlock) -> Result<GuardedSecret<32>> {
             let key = SecretBytes::<32>::from_slice(root.expose()).map_err(|_| corrupt)?;
             Ok(GuardedSecret::from_secret(key)?)
         }
+        (MODE_KEYSTORE, Unlock::Keystore) => {
+            let (len, name) = rest.split_first().ok_or(corrupt.clone())?;
+            let name = name
+                .get(..usize::from(*len))
+                .and_then(|n| std::str::from_utf8(n).ok())
+                .ok_or(corrupt.clone())?;
+            let mut secret = keystore_entry(name)?.get_secret().map_err(keystore_error)?;
+            let key = SecretBytes::<32>::from_slice(&secret);
+            kith_crypto::zeroize(&mut secret);
+            let key = key.map_err(|_| StoreError::Corrupt("keystore secret"))?;
+            Ok(GuardedSecret::from_secret(key)?)
+        }
+        (MODE_KEYSTORE, _) => Err(StoreError::WrongProtection("the key is in the OS keystore")),
+        (_, Unlock::Keystore) => Err(StoreError::WrongProtection(
+            "the key is not in the OS keystore",
+        )),
         (MODE_PASSPHRASE, Unlock::KeyFile) => {
             Err(StoreError::WrongProtection("a passphrase is needed"))
         }
@@ -147,4 +187,19 @@ fn parse(file: &[u8], unlock: Unlock) -> Result<GuardedSecret<32>> {
         }
         _ => Err(corrupt),
     }
+}
+
+fn keystore_entry(name: &str) -> Result<keyring_core::Entry> {
+    keyring_core::Entry::new(KEYSTORE_SERVICE, name).map_err(keystore_error)
+}
+
+/// Keystore errors without their payloads (some carry the secret's bytes).
+fn keystore_error(e: keyring_core::Error) -> StoreError {
+    StoreError::Keystore(match e {
+        keyring_core::Error::NoEntry => "the key is missing from the keystore",
+        keyring_core::Error::NoDefaultStore => "no keystore is available",
+        keyring_core::Error::NoStorageAccess(_) => "the keystore is locked or unreachable",
+        keyring_core::Error::PlatformFailure(_) => "the keystore failed",
+        _ => "keystore error",
+    })
 }
