@@ -475,3 +475,73 @@ fn entries_of_a_revoked_device_count_only_if_an_active_device_saw_them_first() {
         ]
     );
 }
+
+#[test]
+fn the_self_log_keeps_contacts_settings_and_read_markers_the_same_on_all_my_devices() {
+    use kith_wire::{SelfRecord, TrustLevel};
+    let (mut sim, ix) = world(vec![account("a", 2), account("b", 1), account("c", 1)]);
+    let (a1, a2, b1, c1) = (ix[0][0], ix[0][1], ix[1][0], ix[2][0]);
+    let bob = sim.devices[b1].replica.account_id();
+    let carol = sim.devices[c1].replica.account_id();
+    let with_carol = sim.devices[a1].replica.open_direct(&carol).unwrap();
+    let (first, _) = sim.devices[a1]
+        .replica
+        .send_text(with_carol, "hi Carol", 1)
+        .unwrap();
+    let records = [
+        SelfRecord::Contact {
+            account: bob,
+            alias: Some("Bobby".into()),
+            trust: TrustLevel::Validated,
+            reason: "safety number".into(),
+        },
+        SelfRecord::Conversation {
+            id: with_carol,
+            kind: kith_wire::ConversationKind::Direct,
+            members: vec![sim.devices[a1].replica.account_id(), carol],
+        },
+        SelfRecord::ReadUpTo {
+            conversation: with_carol,
+            entry: first,
+        },
+        SelfRecord::Setting {
+            key: "theme".into(),
+            value: "dark".into(),
+        },
+    ];
+    for record in records {
+        let out = sim.devices[a1].replica.record(record, 2).unwrap();
+        sim.route(a1, out);
+    }
+    // Concurrently, A2 (offline) changes the theme too.
+    let out = sim.devices[a2]
+        .replica
+        .record(
+            SelfRecord::Setting {
+                key: "theme".into(),
+                value: "light".into(),
+            },
+            3,
+        )
+        .unwrap();
+    sim.route(a2, out);
+    sim.connect(a1, a2);
+    assert!(sim.run(1000));
+    let one = sim.devices[a1].replica.self_state();
+    let two = sim.devices[a2].replica.self_state();
+    assert_eq!(one, two, "my devices disagree");
+    assert_eq!(one.contacts[&bob].alias.as_deref(), Some("Bobby"));
+    assert_eq!(one.contacts[&bob].trust, TrustLevel::Validated);
+    assert_eq!(one.read_up_to[&with_carol], first);
+    assert!(["dark", "light"].contains(&one.settings["theme"].as_str()));
+    // A2 lists the conversation with Carol although it has no entry of it.
+    assert!(sim.devices[a2].replica.conversation(&with_carol).is_some());
+    // Removing a contact travels the same way.
+    let out = sim.devices[a2]
+        .replica
+        .record(SelfRecord::ContactRemoved { account: bob }, 4)
+        .unwrap();
+    sim.route(a2, out);
+    assert!(sim.run(1000));
+    assert!(sim.devices[a1].replica.self_state().contacts.is_empty());
+}

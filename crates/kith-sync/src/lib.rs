@@ -17,5 +17,5 @@ pub mod storage;
 
 pub use conversation::{Body, Conversation, StoredEntry};
 pub use error::{Result, SyncError};
-pub use replica::{Event, Input, Output, Replica};
+pub use replica::{ContactRecord, Event, Input, Output, Replica, SelfState};
 pub use storage::{LogStore, MemoryStorage, Storage};

@@ -13,8 +13,8 @@ use kith_identity::{DeviceKeys, DeviceLog, DeviceStatus};
 use kith_session::{LocalDevice, RemoteDevice, Sessions};
 use kith_wire::{
     AccountId, BodyPlain, Content, ConversationId, ConversationKind, DeviceId, EntryHash,
-    EntryHeader, EntryKind, Envelope, FanOut, SignedHeader, SyncMessage, WireEntry, decode, domain,
-    encode, limits,
+    EntryHeader, EntryKind, Envelope, FanOut, SelfRecord, SignedHeader, SyncMessage, TrustLevel,
+    WireEntry, decode, domain, encode, limits,
 };
 
 use crate::conversation::{Body, Conversation, Placement, StoredEntry};
@@ -71,6 +71,30 @@ pub enum Event {
         /// Why.
         reason: SyncError,
     },
+}
+
+/// A contact as the self log records it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ContactRecord {
+    /// The user's name for the contact.
+    pub alias: Option<String>,
+    /// Its trust state.
+    pub trust: TrustLevel,
+    /// Why.
+    pub reason: String,
+}
+
+/// The state the self log describes, the same on all of an account's devices.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SelfState {
+    /// Contacts by account.
+    pub contacts: BTreeMap<AccountId, ContactRecord>,
+    /// The conversation list.
+    pub conversations: BTreeMap<ConversationId, (ConversationKind, Vec<AccountId>)>,
+    /// Read markers.
+    pub read_up_to: BTreeMap<ConversationId, EntryHash>,
+    /// Settings.
+    pub settings: BTreeMap<String, String>,
 }
 
 /// One device's view of its conversations.
@@ -888,6 +912,15 @@ impl<S: Storage> Replica<S> {
             }
             self.purge(*target_conversation);
         }
+        // A conversation another of my devices listed: list it here too.
+        if let Content::Record(SelfRecord::Conversation { id, kind, members }) = content
+            && !self.conversations.contains_key(id)
+            && members.contains(&self.account)
+        {
+            self.conversations
+                .insert(*id, Conversation::new(*id, *kind, members.clone()));
+            self.dirty_conversations.insert(*id);
+        }
     }
 
     /// Drops the bodies of deleted entries of a conversation.
@@ -1159,6 +1192,68 @@ impl<S: Storage> Replica<S> {
             .filter(|e| matches!(&e.body, Body::Plain { content: Content::Receipt { entries }, .. } if entries.contains(id)))
             .map(|e| e.header.author_device)
             .collect()
+    }
+
+    /// Writes a record into the self log (contacts, trust, the conversation
+    /// list, read markers, settings); it reaches all of this account's devices.
+    pub fn record(&mut self, record: SelfRecord, now_ms: u64) -> Result<Vec<Output>> {
+        let self_id = self.self_conversation_id()?;
+        let (_, outputs) =
+            self.write(self_id, EntryKind::Record, &Content::Record(record), now_ms)?;
+        Ok(outputs)
+    }
+
+    /// What the self log says: the latest record for each key, in display
+    /// order, so every device of the account computes the same state.
+    pub fn self_state(&self) -> SelfState {
+        let mut state = SelfState::default();
+        let Some(log) = self
+            .self_conversation_id()
+            .ok()
+            .and_then(|id| self.conversations.get(&id))
+        else {
+            return state;
+        };
+        for entry in log.in_order() {
+            let Body::Plain {
+                content: Content::Record(record),
+                ..
+            } = &entry.body
+            else {
+                continue;
+            };
+            match record {
+                SelfRecord::Contact {
+                    account,
+                    alias,
+                    trust,
+                    reason,
+                } => {
+                    let contact = ContactRecord {
+                        alias: alias.clone(),
+                        trust: *trust,
+                        reason: reason.clone(),
+                    };
+                    state.contacts.insert(*account, contact);
+                }
+                SelfRecord::ContactRemoved { account } => {
+                    state.contacts.remove(account);
+                }
+                SelfRecord::Conversation { id, kind, members } => {
+                    state.conversations.insert(*id, (*kind, members.clone()));
+                }
+                SelfRecord::ReadUpTo {
+                    conversation,
+                    entry,
+                } => {
+                    state.read_up_to.insert(*conversation, *entry);
+                }
+                SelfRecord::Setting { key, value } => {
+                    state.settings.insert(key.clone(), value.clone());
+                }
+            }
+        }
+        state
     }
 
     /// Sends a text message.

@@ -34,7 +34,7 @@ pub use device_log::{
 pub use invite::{Invite, InviteKind};
 pub use log::{
     BodyHash, BodyPlain, Content, ConversationId, ConversationKind, EntryHeader, EntryKind,
-    SignedHeader, Summary, SyncMessage, WireEntry,
+    SelfRecord, SignedHeader, Summary, SyncMessage, TrustLevel, WireEntry,
 };
 pub use session::{Envelope, FanOut, PreKeyMessage, RatchetHeader, RatchetMessage, SessionMessage};
 pub use signed::Signed;

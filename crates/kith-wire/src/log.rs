@@ -129,10 +129,69 @@ pub enum Content {
         /// Accounts removed.
         removed: Vec<AccountId>,
     },
+    /// A record of the self log: what all of an account's devices agree on.
+    Record(SelfRecord),
     /// Delivery receipts: the author device has these entries.
     Receipt {
         /// Entries received.
         entries: Vec<EntryHash>,
+    },
+}
+
+/// How far a contact is trusted (the self-log form of a trust state).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TrustLevel {
+    /// Not compared yet.
+    Unvalidated,
+    /// Safety number or QR matched.
+    Validated,
+    /// Not to be trusted; sending pauses.
+    Compromised,
+}
+
+/// The self log's records. Later records (in display order) replace earlier
+/// ones for the same key, identically on every device.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SelfRecord {
+    /// A contact: its account, the user's name for it, and its trust.
+    Contact {
+        /// The contact's account.
+        account: AccountId,
+        /// The user's name for the contact.
+        alias: Option<String>,
+        /// The trust state.
+        trust: TrustLevel,
+        /// Why the trust is what it is (shown to the user).
+        reason: String,
+    },
+    /// The contact was removed from the contact list.
+    ContactRemoved {
+        /// The contact's account.
+        account: AccountId,
+    },
+    /// A conversation in the conversation list (so every device lists it,
+    /// even before it has entries).
+    Conversation {
+        /// Its id.
+        id: ConversationId,
+        /// Its kind.
+        kind: ConversationKind,
+        /// Its members.
+        members: Vec<AccountId>,
+    },
+    /// Everything up to and including `entry` has been read.
+    ReadUpTo {
+        /// The conversation.
+        conversation: ConversationId,
+        /// The last entry read.
+        entry: EntryHash,
+    },
+    /// A setting.
+    Setting {
+        /// Its name.
+        key: String,
+        /// Its value.
+        value: String,
     },
 }
 
