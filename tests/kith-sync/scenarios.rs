@@ -545,3 +545,65 @@ fn the_self_log_keeps_contacts_settings_and_read_markers_the_same_on_all_my_devi
     assert!(sim.run(1000));
     assert!(sim.devices[a1].replica.self_state().contacts.is_empty());
 }
+
+#[test]
+fn a_tombstone_that_arrives_before_its_target_still_wins() {
+    let (mut sim, ix) = world(vec![account("a", 2), account("b", 1)]);
+    let (a1, a2, b1) = (ix[0][0], ix[0][1], ix[1][0]);
+    let bob = sim.devices[b1].replica.account_id();
+    let conversation = sim.devices[a1].replica.open_direct(&bob).unwrap();
+    let (doomed, _) = sim.devices[a1]
+        .replica
+        .send_text(conversation, "regret", 1)
+        .unwrap();
+    sim.devices[a1]
+        .replica
+        .delete(conversation, Some(doomed), 2)
+        .unwrap();
+    // Everything A1 would send A2, delivered self log first.
+    let hello = SyncMessage::Hello { summaries: vec![] };
+    let a2_device = sim.devices[a2].replica.device_id();
+    let mut frames: Vec<SyncMessage> = sim.devices[a1]
+        .replica
+        .handle(
+            Input::Received {
+                from: a2_device,
+                message: hello,
+            },
+            3,
+        )
+        .into_iter()
+        .filter_map(|o| match o {
+            Output::Send {
+                message: m @ SyncMessage::Entries { .. },
+                ..
+            } => Some(m),
+            _ => None,
+        })
+        .collect();
+    let self_log = sim.devices[a2].replica.self_conversation_id().unwrap();
+    frames.sort_by_key(
+        |f| !matches!(f, SyncMessage::Entries { conversation, .. } if *conversation == self_log),
+    );
+    assert!(
+        matches!(&frames[0], SyncMessage::Entries { conversation, .. } if *conversation == self_log)
+    );
+    let a1_device = sim.devices[a1].replica.device_id();
+    for frame in frames {
+        sim.devices[a2].replica.handle(
+            Input::Received {
+                from: a1_device,
+                message: frame,
+            },
+            4,
+        );
+    }
+    let entry = sim.devices[a2]
+        .replica
+        .conversation(&conversation)
+        .unwrap()
+        .get(&doomed)
+        .unwrap();
+    assert_eq!(entry.body, Body::Deleted);
+    assert!(texts(&sim, a2, &conversation).is_empty());
+}
