@@ -334,25 +334,11 @@ fn a_bad_entry_is_refused_and_the_connection_goes_on() {
         .send_text(conversation, "genuine", 1)
         .unwrap();
     // What A1 would send B1 on connection.
-    let hello = SyncMessage::Hello { summaries: vec![] };
     let bob_device = sim.devices[b1].replica.device_id();
-    let frames = sim.devices[a1].replica.handle(
-        Input::Received {
-            from: bob_device,
-            message: hello,
-        },
-        2,
-    );
-    let entries = frames
-        .into_iter()
-        .find_map(|o| match o {
-            Output::Send {
-                message: SyncMessage::Entries { entries, .. },
-                ..
-            } => Some(entries),
-            _ => None,
-        })
-        .unwrap();
+    let frames = sim.devices[a1].replica.frames_for_new_peer(bob_device, 2);
+    let Some(SyncMessage::Entries { entries, .. }) = frames.into_iter().next() else {
+        panic!("no entries")
+    };
     let alice_device = sim.devices[a1].replica.device_id();
     // A forged copy: one payload bit flipped under the original signature.
     let mut forged = entries[0].clone();
@@ -561,26 +547,8 @@ fn a_tombstone_that_arrives_before_its_target_still_wins() {
         .delete(conversation, Some(doomed), 2)
         .unwrap();
     // Everything A1 would send A2, delivered self log first.
-    let hello = SyncMessage::Hello { summaries: vec![] };
     let a2_device = sim.devices[a2].replica.device_id();
-    let mut frames: Vec<SyncMessage> = sim.devices[a1]
-        .replica
-        .handle(
-            Input::Received {
-                from: a2_device,
-                message: hello,
-            },
-            3,
-        )
-        .into_iter()
-        .filter_map(|o| match o {
-            Output::Send {
-                message: m @ SyncMessage::Entries { .. },
-                ..
-            } => Some(m),
-            _ => None,
-        })
-        .collect();
+    let mut frames = sim.devices[a1].replica.frames_for_new_peer(a2_device, 3);
     let self_log = sim.devices[a2].replica.self_conversation_id().unwrap();
     frames.sort_by_key(
         |f| !matches!(f, SyncMessage::Entries { conversation, .. } if *conversation == self_log),

@@ -189,26 +189,7 @@ pub fn b2(quick: bool, base: &Path) -> anyhow::Result<Ingest> {
         writer.send_text(notes, &format!("{i:0>300}"), i as u64)?;
     }
     // Everything the reader lacks, as the writer would send it.
-    let hello = SyncMessage::Hello {
-        summaries: Vec::new(),
-    };
-    let frames: Vec<SyncMessage> = writer
-        .handle(
-            Input::Received {
-                from: reader_id,
-                message: hello,
-            },
-            0,
-        )
-        .into_iter()
-        .filter_map(|o| match o {
-            Output::Send {
-                message: m @ SyncMessage::Entries { .. },
-                ..
-            } => Some(m),
-            _ => None,
-        })
-        .collect();
+    let frames = writer.frames_for_new_peer(reader_id, 0);
     let entries: Vec<kith_wire::WireEntry> = frames
         .iter()
         .flat_map(|f| match f {

@@ -1194,6 +1194,30 @@ impl<S: Storage> Replica<S> {
             .collect()
     }
 
+    /// Every `Entries` frame this device would send `peer` if the peer had
+    /// nothing yet (as on a first connection): history export, benchmarks.
+    pub fn frames_for_new_peer(&mut self, peer: DeviceId, now_ms: u64) -> Vec<SyncMessage> {
+        let hello = SyncMessage::Hello {
+            summaries: Vec::new(),
+        };
+        self.handle(
+            Input::Received {
+                from: peer,
+                message: hello,
+            },
+            now_ms,
+        )
+        .into_iter()
+        .filter_map(|o| match o {
+            Output::Send {
+                message: m @ SyncMessage::Entries { .. },
+                ..
+            } => Some(m),
+            _ => None,
+        })
+        .collect()
+    }
+
     /// Writes a record into the self log (contacts, trust, the conversation
     /// list, read markers, settings); it reaches all of this account's devices.
     pub fn record(&mut self, record: SelfRecord, now_ms: u64) -> Result<Vec<Output>> {
