@@ -313,6 +313,16 @@ impl<S: Storage> Replica<S> {
         self.logs.keys().copied().collect()
     }
 
+    /// The active device whose iroh endpoint is `transport`, among known logs.
+    pub fn device_for_transport(&self, transport: &kith_wire::TransportId) -> Option<DeviceId> {
+        self.logs.values().find_map(|log| {
+            log.state()
+                .active_devices()
+                .find(|d| d.record.transport == *transport)
+                .map(|d| d.record.device)
+        })
+    }
+
     /// The device log of `account`, if known.
     pub fn device_log(&self, account: &AccountId) -> Option<&DeviceLog> {
         self.logs.get(account)
