@@ -224,7 +224,8 @@ impl<S: Storage + Send + 'static> SyncNode<S> {
         mut recv: RecvStream,
     ) {
         let (queue, mut outgoing) = mpsc::channel::<SyncMessage>(QUEUE);
-        self.inner.peers.lock().await.insert(peer, queue);
+        // A newer connection to the same device replaces this one's queue.
+        self.inner.peers.lock().await.insert(peer, queue.clone());
         let writer = tokio::spawn(async move {
             while let Some(message) = outgoing.recv().await {
                 if write_frame(&mut send, &message).await.is_err() {
@@ -252,7 +253,14 @@ impl<S: Storage + Send + 'static> SyncNode<S> {
                 }
             }
         }
-        self.inner.peers.lock().await.remove(&peer);
+        {
+            // Only this connection's own entry: a newer one may have replaced it.
+            let mut peers = self.inner.peers.lock().await;
+            if peers.get(&peer).is_some_and(|q| q.same_channel(&queue)) {
+                peers.remove(&peer);
+            }
+        }
+        drop(queue);
         self.with_replica(|r| ((), r.handle(Input::Disconnected(peer), now_ms())))
             .await;
         writer.abort();
