@@ -23,21 +23,8 @@ fn fixture() -> &'static Mutex<Fixture> {
         let mine = DeviceKeys::generate("me", 0).expect("keys");
         let mut log = DeviceLog::create(&mine, "Me", 0).expect("log");
         let other = DeviceKeys::generate("other", 0).expect("keys");
-        let record = other.record().expect("record");
-        let countersignature = other
-            .countersign_join(&log.account_id(), &record)
-            .expect("sign");
-        let prekey = other.current_prekey().expect("prekey").public().clone();
-        log.append(
-            &mine,
-            DeviceOp::AddDevice {
-                device: record,
-                prekey,
-                countersignature,
-            },
-            0,
-        )
-        .expect("add");
+        let op = other.join_op(&log.account_id()).expect("record");
+        log.append(&mine, op, 0).expect("add");
         let replica =
             Replica::new(mine, log, Sessions::new(MemoryStorage::default())).expect("replica");
         Mutex::new(Fixture {

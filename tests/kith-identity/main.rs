@@ -33,16 +33,7 @@ impl Replica {
     /// holding a copy of this log.
     pub fn add_device(&mut self, name: &str) -> Replica {
         let keys = DeviceKeys::generate(name, 1_000).unwrap();
-        let record = keys.record().unwrap();
-        let countersignature = keys
-            .countersign_join(&self.log.account_id(), &record)
-            .unwrap();
-        let prekey = keys.current_prekey().unwrap().public().clone();
-        self.write(DeviceOp::AddDevice {
-            device: record,
-            prekey,
-            countersignature,
-        });
+        self.write(keys.join_op(&self.log.account_id()).unwrap());
         Replica {
             keys,
             log: self.log.clone(),

@@ -12,7 +12,7 @@ mod ratchet;
 
 use kith_identity::{DeviceKeys, DeviceLog};
 use kith_session::{LocalDevice, MemoryStore, RemoteDevice, Sessions};
-use kith_wire::{AccountId, DeviceOp, SessionMessage};
+use kith_wire::{AccountId, SessionMessage};
 
 /// A device: its keys, its sessions, and how others see it.
 pub struct Device {
@@ -123,19 +123,8 @@ pub fn account(name: &str, n: usize) -> Vec<Device> {
     let mut keys = vec![first];
     for i in 1..n {
         let new = DeviceKeys::generate(&format!("{name}-{i}"), 0).unwrap();
-        let record = new.record().unwrap();
-        let countersignature = new.countersign_join(&log.account_id(), &record).unwrap();
-        let prekey = new.current_prekey().unwrap().public().clone();
-        log.append(
-            &keys[0],
-            DeviceOp::AddDevice {
-                device: record,
-                prekey,
-                countersignature,
-            },
-            0,
-        )
-        .unwrap();
+        log.append(&keys[0], new.join_op(&log.account_id()).unwrap(), 0)
+            .unwrap();
         keys.push(new);
     }
     let account = log.account_id();

@@ -14,7 +14,7 @@ use kith_session::Sessions;
 use kith_sync::MemoryStorage;
 use kith_sync::Replica;
 use kith_sync::sim::Sim;
-use kith_wire::{ConversationId, DeviceOp, EntryHash};
+use kith_wire::{ConversationId, EntryHash};
 
 /// Keys of the devices of one account and its device log.
 pub struct Account {
@@ -41,23 +41,8 @@ pub fn account(name: &str, n: usize) -> Account {
 /// Adds a device to an account's log; returns its keys' index.
 pub fn link(account: &mut Account, name: &str) -> usize {
     let new = DeviceKeys::generate(name, 0).unwrap();
-    let record = new.record().unwrap();
-    let countersignature = new
-        .countersign_join(&account.log.account_id(), &record)
-        .unwrap();
-    let prekey = new.current_prekey().unwrap().public().clone();
-    account
-        .log
-        .append(
-            &account.keys[0],
-            DeviceOp::AddDevice {
-                device: record,
-                prekey,
-                countersignature,
-            },
-            0,
-        )
-        .unwrap();
+    let op = new.join_op(&account.log.account_id()).unwrap();
+    account.log.append(&account.keys[0], op, 0).unwrap();
     account.keys.push(new);
     account.keys.len() - 1
 }
@@ -111,23 +96,9 @@ pub fn texts(sim: &Sim, i: usize, conversation: &ConversationId) -> Vec<Option<S
 /// owner writes the AddDevice entry, every device learns the new log, and
 /// the new device joins the simulation (online, no links). Returns its index.
 pub fn link_late(sim: &mut Sim, owner: usize, name: &str) -> usize {
-    let account = sim.devices[owner].replica.account_id();
-    let mut log = sim.devices[owner]
-        .replica
-        .device_log(&account)
-        .unwrap()
-        .clone();
     let new = DeviceKeys::generate(name, 0).unwrap();
-    let record = new.record().unwrap();
-    let countersignature = new.countersign_join(&account, &record).unwrap();
-    let prekey = new.current_prekey().unwrap().public().clone();
-    let op = DeviceOp::AddDevice {
-        device: record,
-        prekey,
-        countersignature,
-    };
-    log.append(sim.devices[owner].replica.keys(), op, 0)
-        .unwrap();
+    let account = sim.devices[owner].replica.account_id();
+    let log = append_to_account(sim, owner, new.join_op(&account).unwrap());
     let others: Vec<DeviceLog> = sim.devices[owner]
         .replica
         .known_accounts()
@@ -135,9 +106,6 @@ pub fn link_late(sim: &mut Sim, owner: usize, name: &str) -> usize {
         .filter(|a| **a != account)
         .map(|a| sim.devices[owner].replica.device_log(a).unwrap().clone())
         .collect();
-    for d in &mut sim.devices {
-        d.replica.update_log(log.clone());
-    }
     let mut replica = Replica::new(new, log, Sessions::new(MemoryStorage::default())).unwrap();
     for other in others {
         replica.update_log(other);
@@ -147,4 +115,21 @@ pub fn link_late(sim: &mut Sim, owner: usize, name: &str) -> usize {
         online: true,
     });
     sim.devices.len() - 1
+}
+
+/// Device `owner` writes `op` into its account's device log, and every
+/// replica learns the new log (as device-log sync will do). Returns the log.
+pub fn append_to_account(sim: &mut Sim, owner: usize, op: kith_wire::DeviceOp) -> DeviceLog {
+    let account = sim.devices[owner].replica.account_id();
+    let mut log = sim.devices[owner]
+        .replica
+        .device_log(&account)
+        .unwrap()
+        .clone();
+    log.append(sim.devices[owner].replica.keys(), op, 5)
+        .unwrap();
+    for d in &mut sim.devices {
+        d.replica.update_log(log.clone());
+    }
+    log
 }

@@ -387,23 +387,14 @@ fn a_bad_entry_is_refused_and_the_connection_goes_on() {
 /// Revokes device `target` of `owner`'s account on every replica's copy of
 /// the account's log.
 fn revoke(sim: &mut kith_sync::sim::Sim, owner: usize, target: usize) {
-    let account = sim.devices[owner].replica.account_id();
-    let mut log = sim.devices[owner]
-        .replica
-        .device_log(&account)
-        .unwrap()
-        .clone();
     let device = sim.devices[target].replica.device_id();
+    let reason = kith_wire::RevokeReason::Lost;
     let op = kith_wire::DeviceOp::RevokeDevice {
         device,
         cutoff: None,
-        reason: kith_wire::RevokeReason::Lost,
+        reason,
     };
-    log.append(sim.devices[owner].replica.keys(), op, 5)
-        .unwrap();
-    for d in &mut sim.devices {
-        d.replica.update_log(log.clone());
-    }
+    crate::append_to_account(sim, owner, op);
 }
 
 #[test]

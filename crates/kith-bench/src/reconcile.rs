@@ -9,7 +9,6 @@ use kith_session::Sessions;
 use kith_sync::MemoryStorage;
 use kith_sync::Replica;
 use kith_sync::sim::Sim;
-use kith_wire::DeviceOp;
 use serde::Serialize;
 
 /// One row.
@@ -37,22 +36,8 @@ fn pair() -> anyhow::Result<Sim> {
     let first = DeviceKeys::generate("d1", 0)?;
     let mut log = DeviceLog::create(&first, "Bench", 0)?;
     let second = DeviceKeys::generate("d2", 0)?;
-    let record = second.record()?;
-    let countersignature = second.countersign_join(&log.account_id(), &record)?;
-    let prekey = second
-        .current_prekey()
-        .ok_or_else(|| anyhow::anyhow!("no prekey"))?
-        .public()
-        .clone();
-    log.append(
-        &first,
-        DeviceOp::AddDevice {
-            device: record,
-            prekey,
-            countersignature,
-        },
-        0,
-    )?;
+    let op = second.join_op(&log.account_id())?;
+    log.append(&first, op, 0)?;
     let a = Replica::new(first, log.clone(), Sessions::new(MemoryStorage::default()))?;
     let b = Replica::new(second, log, Sessions::new(MemoryStorage::default()))?;
     Ok(Sim::new(vec![a, b], 1))

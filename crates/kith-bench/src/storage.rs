@@ -20,8 +20,7 @@ use kith_store::{Protection, Store};
 use kith_sync::storage::{EntryRecord, StoredBody};
 use kith_sync::{Input, LogStore, MemoryStorage, Output, Replica};
 use kith_wire::{
-    BodyHash, BodyPlain, ConversationId, DeviceOp, EntryHash, EntryHeader, EntryKind, SyncMessage,
-    domain,
+    BodyHash, BodyPlain, ConversationId, EntryHash, EntryHeader, EntryKind, SyncMessage, domain,
 };
 use serde::Serialize;
 
@@ -161,22 +160,8 @@ pub fn b2(quick: bool, base: &Path) -> anyhow::Result<Ingest> {
     let writer_keys = DeviceKeys::generate("writer", 0)?;
     let mut log = DeviceLog::create(&writer_keys, "Bench", 0)?;
     let reader_keys = DeviceKeys::generate("reader", 0)?;
-    let record = reader_keys.record()?;
-    let countersignature = reader_keys.countersign_join(&log.account_id(), &record)?;
-    let prekey = reader_keys
-        .current_prekey()
-        .ok_or_else(|| anyhow::anyhow!("no prekey"))?
-        .public()
-        .clone();
-    log.append(
-        &writer_keys,
-        DeviceOp::AddDevice {
-            device: record,
-            prekey,
-            countersignature,
-        },
-        0,
-    )?;
+    let op = reader_keys.join_op(&log.account_id())?;
+    log.append(&writer_keys, op, 0)?;
     let (writer_id, reader_id) = (writer_keys.device_id(), reader_keys.device_id());
 
     let mut writer = Replica::new(

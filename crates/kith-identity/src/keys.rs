@@ -9,8 +9,8 @@ use kith_crypto::dh::DhSecret;
 use kith_crypto::sign::SigningKey;
 use kith_crypto::{Domain, SecretBytes};
 use kith_wire::{
-    AccountId, DeviceId, DeviceRecord, DhKey, Sig, Signed, SignedPrekey, TransportId, domain,
-    encode, limits,
+    AccountId, DeviceId, DeviceOp, DeviceRecord, DhKey, Sig, Signed, SignedPrekey, TransportId,
+    domain, encode, limits,
 };
 
 use crate::error::Result;
@@ -169,6 +169,24 @@ impl DeviceKeys {
             .signing
             .sign(domain::DEVICE_JOIN, &signed)?
             .to_bytes()))
+    }
+
+    /// The device-log operation that adds this (new) device to `account`:
+    /// its record, its current prekey and its countersignature. An active
+    /// device of the account appends it.
+    pub fn join_op(&self, account: &AccountId) -> Result<DeviceOp> {
+        let device = self.record()?;
+        let countersignature = self.countersign_join(account, &device)?;
+        let prekey = self
+            .current_prekey()
+            .ok_or(crate::IdentityError::InvalidEntry("no prekey"))?
+            .public()
+            .clone();
+        Ok(DeviceOp::AddDevice {
+            device,
+            prekey,
+            countersignature,
+        })
     }
 
     /// Signs `value` for `purpose` with the DSK.
