@@ -258,6 +258,25 @@ impl DeviceLog {
         }
     }
 
+    /// A log rebuilt from its entries (any order), as stored or received:
+    /// the genesis among them names the account, every entry is checked.
+    /// Fails when there is no genesis or no entry survives the checks.
+    pub fn from_entries(entries: Vec<SignedDeviceEntry>) -> Result<Self> {
+        let genesis = entries
+            .iter()
+            .find(|e| {
+                e.peek(limits::MAX_ENTRY_BYTES)
+                    .is_ok_and(|entry: DeviceLogEntry| entry.account.is_none())
+            })
+            .ok_or(IdentityError::InvalidEntry("no genesis entry"))?;
+        let mut log = Self::empty(account_id_of(genesis)?);
+        log.merge(entries);
+        if log.is_empty() {
+            return Err(IdentityError::InvalidEntry("no valid entry"));
+        }
+        Ok(log)
+    }
+
     /// The account this log describes.
     pub fn account_id(&self) -> AccountId {
         self.account

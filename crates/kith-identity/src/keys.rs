@@ -199,6 +199,72 @@ impl DeviceKeys {
     }
 }
 
+/// The secret material of [`DeviceKeys`] as the store seals it.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct ExportedKeys {
+    signing_seed: [u8; 32],
+    identity: [u8; 32],
+    prekeys: Vec<([u8; 32], SignedPrekey)>,
+    transport_seed: [u8; 32],
+    name: String,
+}
+
+impl Drop for ExportedKeys {
+    fn drop(&mut self) {
+        kith_crypto::zeroize(&mut self.signing_seed);
+        kith_crypto::zeroize(&mut self.identity);
+        kith_crypto::zeroize(&mut self.transport_seed);
+        for (secret, _) in &mut self.prekeys {
+            kith_crypto::zeroize(secret);
+        }
+    }
+}
+
+impl DeviceKeys {
+    /// The keys' secret bytes, for sealing into this device's own store
+    /// (never to leave the device). The buffer is zeroed when dropped.
+    pub fn export(&self) -> Result<kith_crypto::SecretVec> {
+        let exported = ExportedKeys {
+            signing_seed: *self.signing.seed().expose(),
+            identity: *self.identity.secret().expose(),
+            prekeys: self
+                .prekeys
+                .iter()
+                .map(|p| (*p.secret.secret().expose(), p.public.clone()))
+                .collect(),
+            transport_seed: *self.transport_seed.expose(),
+            name: self.name.clone(),
+        };
+        Ok(kith_crypto::SecretVec::from_vec(encode(&exported)?))
+    }
+
+    /// Keys back from [`DeviceKeys::export`]; the public halves are
+    /// recomputed and checked against the stored prekey signatures.
+    pub fn import(bytes: &[u8]) -> Result<Self> {
+        let mut exported: ExportedKeys = kith_wire::decode(bytes, 16 * 1024)?;
+        let signing = SigningKey::from_seed(SecretBytes::take_from(&mut exported.signing_seed))?;
+        let transport_seed = SecretBytes::take_from(&mut exported.transport_seed);
+        let transport = transport_id(&transport_seed)?;
+        let device = DeviceId(signing.verifying_key().to_bytes());
+        let mut prekeys = Vec::with_capacity(exported.prekeys.len());
+        for (secret, public) in &mut exported.prekeys {
+            verify_prekey(&device, public)?;
+            prekeys.push(PrekeySecret {
+                secret: DhSecret::from_secret(SecretBytes::take_from(secret)),
+                public: public.clone(),
+            });
+        }
+        Ok(Self {
+            signing,
+            identity: DhSecret::from_secret(SecretBytes::take_from(&mut exported.identity)),
+            prekeys,
+            transport_seed,
+            transport,
+            name: std::mem::take(&mut exported.name),
+        })
+    }
+}
+
 impl std::fmt::Debug for DeviceKeys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DeviceKeys")

@@ -1,34 +1,49 @@
-//! Kith's network layer (first slice): one iroh endpoint per device and the
-//! `kith/sync/1` protocol around the sans-I/O sync engine.
+//! Kith's network layer: one iroh endpoint per device, keyed with the
+//! device's transport seed, and one protocol handler per ALPN:
+//! `kith/sync/1` ([`SyncProtocol`], log sync and push around the sans-I/O
+//! engine) and `kith/link/1` ([`LinkProtocol`], invite redemption and device
+//! linking). Address lookup (a memory lookup fed from invites and signed
+//! announcements, mDNS, the mainline DHT), relays and the portmapper are set
+//! in [`NetConfig`]. Details in `docs/network.md`.
 //!
-//! A connection carries one bidirectional stream of length-prefixed
+//! A sync connection carries one bidirectional stream of length-prefixed
 //! [`SyncMessage`] frames (`u32` big-endian length, then the encoding; at
 //! most [`limits::MAX_FRAME_BYTES`]). The remote endpoint id, authenticated
 //! by QUIC's TLS, is mapped to a device through the device logs the replica
 //! holds; an endpoint that is no known device is refused before any frame.
-//! Every frame goes through [`Replica::handle`], and what it outputs is sent
-//! on the connection to the device it names. Not built yet: address lookup
-//! (mDNS, DHT), relays, reconnection with backoff, `kith/link/1`.
 #![forbid(unsafe_code)]
 
-use std::collections::HashMap;
-use std::net::SocketAddr;
-use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+mod config;
+mod frame;
+mod link;
 
-use iroh::endpoint::{Connection, PortmapperConfig, RecvStream, SendStream, presets};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use iroh::endpoint::{Connection, RecvStream, SendStream};
 use iroh::protocol::{AcceptError, ProtocolHandler};
-use iroh::{Endpoint, EndpointAddr, SecretKey};
-use kith_crypto::SecretBytes;
-use kith_sync::{Input, Output, Replica, Storage};
-use kith_wire::{DeviceId, SyncMessage, TransportId, decode, encode, limits};
+use iroh::{Endpoint, EndpointAddr};
+use kith_sync::{Event, Input, Output, Replica, Storage};
+use kith_wire::{DeviceId, SyncMessage, TransportId, limits};
 use tokio::sync::{Mutex, mpsc};
+
+pub use config::{NetConfig, Relays, bind, bind_with};
+pub use frame::{read_frame, write_frame};
+pub use iroh;
+pub use link::{
+    LINK_ALPN, LINK_TIMEOUT, LinkDial, LinkProtocol, LinkReply, LinkService, dial_link,
+};
 
 /// The ALPN of log sync and push.
 pub const SYNC_ALPN: &[u8] = b"kith/sync/1";
 
 /// Frames queued per connection before a slow peer is disconnected.
 const QUEUE: usize = 1024;
+
+/// How long a connection attempt may take.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(8);
 
 /// Errors of the network layer.
 #[derive(Debug, thiserror::Error)]
@@ -37,12 +52,24 @@ pub enum NetError {
     /// The endpoint could not be bound.
     #[error("cannot bind the endpoint: {0}")]
     Bind(String),
+    /// The configuration is invalid.
+    #[error("network configuration: {0}")]
+    Config(String),
     /// Connecting failed.
     #[error("cannot connect: {0}")]
     Connect(String),
+    /// The exchange took too long.
+    #[error("timed out")]
+    Timeout,
     /// The remote endpoint is not a device we know.
     #[error("unknown peer")]
     UnknownPeer,
+    /// The peer refused.
+    #[error("refused: {0}")]
+    Refused(String),
+    /// The peer broke the protocol.
+    #[error("protocol error: {0}")]
+    Protocol(&'static str),
     /// A stream failed or a frame was malformed.
     #[error("stream: {0}")]
     Stream(String),
@@ -51,79 +78,24 @@ pub enum NetError {
 /// Shorthand for results of this crate.
 pub type Result<T, E = NetError> = std::result::Result<T, E>;
 
-/// How the endpoint is set up. Tests use [`NetConfig::local`].
-#[derive(Clone, Debug)]
-pub struct NetConfig {
-    /// Where to listen.
-    pub bind: SocketAddr,
-}
-
-impl NetConfig {
-    /// Loopback only, an ephemeral port, no relay, no portmapper, no lookup.
-    pub fn local() -> Self {
-        Self {
-            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
-        }
-    }
-}
-
-/// Binds this device's iroh endpoint with its transport seed.
-pub async fn bind(seed: &SecretBytes<32>, config: &NetConfig) -> Result<Endpoint> {
-    Endpoint::builder(presets::Minimal)
-        .secret_key(SecretKey::from_bytes(seed.expose()))
-        .bind_addr(config.bind)
-        .map_err(|e| NetError::Bind(e.to_string()))?
-        .portmapper_config(PortmapperConfig::Disabled)
-        .alpns(vec![SYNC_ALPN.to_vec()])
-        .bind()
-        .await
-        .map_err(|e| NetError::Bind(e.to_string()))
-}
-
-/// Writes one frame.
-pub async fn write_frame(send: &mut SendStream, message: &SyncMessage) -> Result<()> {
-    let bytes = encode(message).map_err(|e| NetError::Stream(e.to_string()))?;
-    let len = u32::try_from(bytes.len()).map_err(|_| NetError::Stream("frame too large".into()))?;
-    send.write_all(&len.to_be_bytes())
-        .await
-        .map_err(|e| NetError::Stream(e.to_string()))?;
-    send.write_all(&bytes)
-        .await
-        .map_err(|e| NetError::Stream(e.to_string()))
-}
-
-/// Reads one frame; `None` at the end of the stream. Oversized or
-/// malformed frames are errors (the connection is then closed).
-pub async fn read_frame(recv: &mut RecvStream) -> Result<Option<SyncMessage>> {
-    let mut len = [0u8; 4];
-    match recv.read_exact(&mut len).await {
-        Ok(()) => {}
-        Err(iroh::endpoint::ReadExactError::FinishedEarly(0)) => return Ok(None),
-        Err(e) => return Err(NetError::Stream(e.to_string())),
-    }
-    let len = u32::from_be_bytes(len) as usize;
-    if len > limits::MAX_FRAME_BYTES {
-        return Err(NetError::Stream("frame too large".into()));
-    }
-    let mut bytes = vec![0u8; len];
-    recv.read_exact(&mut bytes)
-        .await
-        .map_err(|e| NetError::Stream(e.to_string()))?;
-    decode(&bytes, limits::MAX_FRAME_BYTES)
-        .map(Some)
-        .map_err(|e| NetError::Stream(e.to_string()))
-}
-
 fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64)
 }
 
+struct Peer {
+    queue: mpsc::Sender<SyncMessage>,
+    connection: Connection,
+}
+
 struct Inner<S> {
     replica: Mutex<Replica<S>>,
     endpoint: Endpoint,
-    peers: Mutex<HashMap<DeviceId, mpsc::Sender<SyncMessage>>>,
+    peers: Mutex<HashMap<DeviceId, Peer>>,
+    events: Option<mpsc::UnboundedSender<Event>>,
+    /// When a frame last went in or out (Unix ms): lets `sync` see quiet.
+    last_activity: AtomicU64,
 }
 
 /// A device online: its endpoint, its engine, and its live connections.
@@ -147,13 +119,32 @@ impl<S> std::fmt::Debug for SyncNode<S> {
 }
 
 impl<S: Storage + Send + 'static> SyncNode<S> {
-    /// Puts `replica` online on `endpoint`.
+    /// Puts `replica` online on `endpoint`; the engine's events are dropped.
     pub fn new(endpoint: Endpoint, replica: Replica<S>) -> Self {
+        Self::build(endpoint, replica, None)
+    }
+
+    /// Puts `replica` online on `endpoint`; the engine's events go to `events`.
+    pub fn with_events(
+        endpoint: Endpoint,
+        replica: Replica<S>,
+        events: mpsc::UnboundedSender<Event>,
+    ) -> Self {
+        Self::build(endpoint, replica, Some(events))
+    }
+
+    fn build(
+        endpoint: Endpoint,
+        replica: Replica<S>,
+        events: Option<mpsc::UnboundedSender<Event>>,
+    ) -> Self {
         Self {
             inner: Arc::new(Inner {
                 replica: Mutex::new(replica),
                 endpoint,
                 peers: Mutex::new(HashMap::new()),
+                events,
+                last_activity: AtomicU64::new(now_ms()),
             }),
         }
     }
@@ -163,7 +154,7 @@ impl<S: Storage + Send + 'static> SyncNode<S> {
         &self.inner.endpoint
     }
 
-    /// Runs `f` on the engine and sends what it outputs.
+    /// Runs `f` on the engine and carries out what it outputs.
     pub async fn with_replica<R>(&self, f: impl FnOnce(&mut Replica<S>) -> (R, Vec<Output>)) -> R {
         let (result, outputs) = {
             let mut replica = self.inner.replica.lock().await;
@@ -176,12 +167,48 @@ impl<S: Storage + Send + 'static> SyncNode<S> {
     async fn route(&self, outputs: Vec<Output>) {
         let peers = self.inner.peers.lock().await;
         for output in outputs {
-            if let Output::Send { to, message } = output
-                && let Some(queue) = peers.get(&to)
-                && queue.try_send(message).is_err()
-            {
-                tracing::warn!("a peer's send queue is full; frame dropped");
+            match output {
+                Output::Send { to, message } => {
+                    if let Some(peer) = peers.get(&to)
+                        && peer.queue.try_send(message).is_err()
+                    {
+                        tracing::warn!("a peer's send queue is full; frame dropped");
+                    }
+                }
+                Output::Event(event) => {
+                    if let Some(events) = &self.inner.events {
+                        let _ = events.send(event);
+                    }
+                }
             }
+        }
+    }
+
+    fn touch(&self) {
+        self.inner.last_activity.store(now_ms(), Ordering::Relaxed);
+    }
+
+    /// Milliseconds since a frame last went in or out.
+    pub fn quiet_for_ms(&self) -> u64 {
+        now_ms().saturating_sub(self.inner.last_activity.load(Ordering::Relaxed))
+    }
+
+    /// The devices connected now.
+    pub async fn connected(&self) -> Vec<DeviceId> {
+        self.inner.peers.lock().await.keys().copied().collect()
+    }
+
+    /// Closes the connection to `device`, if any (a revoked device).
+    pub async fn disconnect(&self, device: &DeviceId, reason: &[u8]) {
+        if let Some(peer) = self.inner.peers.lock().await.remove(device) {
+            peer.connection.close(3u32.into(), reason);
+        }
+    }
+
+    /// Closes every connection.
+    pub async fn disconnect_all(&self) {
+        for (_, peer) in self.inner.peers.lock().await.drain() {
+            peer.connection.close(0u32.into(), b"shutting down");
         }
     }
 
@@ -193,24 +220,31 @@ impl<S: Storage + Send + 'static> SyncNode<S> {
             .device_for_transport(transport)
     }
 
-    /// Connects to a device (its id and endpoint address) and syncs with it
-    /// until the connection ends. Returns when the connection is up.
+    /// Connects to a device (its endpoint id, with addresses if known) and
+    /// syncs with it until the connection ends. Returns when the connection
+    /// is up, or after [`CONNECT_TIMEOUT`].
     pub async fn connect(&self, addr: EndpointAddr) -> Result<()> {
         let transport = TransportId(*addr.id.as_bytes());
         let peer = self
             .device_of(&transport)
             .await
             .ok_or(NetError::UnknownPeer)?;
-        let connection = self
-            .inner
-            .endpoint
-            .connect(addr, SYNC_ALPN)
+        let attempt = async {
+            let connection = self
+                .inner
+                .endpoint
+                .connect(addr, SYNC_ALPN)
+                .await
+                .map_err(|e| NetError::Connect(e.to_string()))?;
+            let (send, recv) = connection
+                .open_bi()
+                .await
+                .map_err(|e| NetError::Connect(e.to_string()))?;
+            Ok::<_, NetError>((connection, send, recv))
+        };
+        let (connection, send, recv) = tokio::time::timeout(CONNECT_TIMEOUT, attempt)
             .await
-            .map_err(|e| NetError::Connect(e.to_string()))?;
-        let (send, recv) = connection
-            .open_bi()
-            .await
-            .map_err(|e| NetError::Connect(e.to_string()))?;
+            .map_err(|_| NetError::Timeout)??;
         let node = self.clone();
         tokio::spawn(async move { node.run(peer, connection, send, recv).await });
         Ok(())
@@ -225,20 +259,30 @@ impl<S: Storage + Send + 'static> SyncNode<S> {
     ) {
         let (queue, mut outgoing) = mpsc::channel::<SyncMessage>(QUEUE);
         // A newer connection to the same device replaces this one's queue.
-        self.inner.peers.lock().await.insert(peer, queue.clone());
+        self.inner.peers.lock().await.insert(
+            peer,
+            Peer {
+                queue: queue.clone(),
+                connection: connection.clone(),
+            },
+        );
+        self.touch();
+        let writer_node = self.clone();
         let writer = tokio::spawn(async move {
             while let Some(message) = outgoing.recv().await {
                 if write_frame(&mut send, &message).await.is_err() {
                     break;
                 }
+                writer_node.touch();
             }
             let _ = send.finish();
         });
         self.with_replica(|r| ((), r.handle(Input::Connected(peer), now_ms())))
             .await;
         loop {
-            match read_frame(&mut recv).await {
+            match read_frame::<SyncMessage>(&mut recv, limits::MAX_FRAME_BYTES).await {
                 Ok(Some(message)) => {
+                    self.touch();
                     let input = Input::Received {
                         from: peer,
                         message,
@@ -256,7 +300,10 @@ impl<S: Storage + Send + 'static> SyncNode<S> {
         {
             // Only this connection's own entry: a newer one may have replaced it.
             let mut peers = self.inner.peers.lock().await;
-            if peers.get(&peer).is_some_and(|q| q.same_channel(&queue)) {
+            if peers
+                .get(&peer)
+                .is_some_and(|p| p.queue.same_channel(&queue))
+            {
                 peers.remove(&peer);
             }
         }

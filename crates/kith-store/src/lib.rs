@@ -27,6 +27,7 @@
 
 mod error;
 mod logs;
+mod profile;
 mod root;
 mod sessions;
 pub mod tables;
@@ -34,7 +35,7 @@ mod vault;
 
 use std::path::{Path, PathBuf};
 
-use redb::{Database, ReadableDatabase};
+use redb::{Database, ReadableDatabase, TableHandle};
 
 pub use error::{Result, StoreError};
 pub use root::{KEY_FILE, KEYSTORE_SERVICE, Protection, Unlock};
@@ -90,6 +91,7 @@ impl Store {
             txn.open_table(ONE_TIME_PREKEYS)?;
             txn.open_table(tables::CONVERSATIONS)?;
             txn.open_table(tables::ENTRIES)?;
+            txn.open_table(tables::PROFILE)?;
         }
         txn.commit()?;
         Ok(store)
@@ -107,8 +109,20 @@ impl Store {
         let txn = store.db.begin_read()?;
         let meta = txn.open_table(META)?;
         let format = meta.get("format")?.map(|v| v.value().to_vec());
+        drop(meta);
+        drop(txn);
         match format.as_deref() {
-            Some([FORMAT_VERSION]) => Ok(store),
+            Some([FORMAT_VERSION]) => {
+                // Profiles made before the profile table existed get it now.
+                let txn = store.db.begin_write()?;
+                if txn.list_tables()?.all(|t| t.name() != tables::PROFILE_NAME) {
+                    txn.open_table(tables::PROFILE)?;
+                    txn.commit()?;
+                } else {
+                    txn.abort()?;
+                }
+                Ok(store)
+            }
             Some(_) => Err(StoreError::Corrupt("unknown database format version")),
             None => Err(StoreError::Corrupt("database without a format version")),
         }
@@ -122,6 +136,7 @@ impl Store {
                 ONE_TIME_PREKEYS_NAME,
                 tables::CONVERSATIONS_NAME,
                 tables::ENTRIES_NAME,
+                tables::PROFILE_NAME,
             ],
         )?;
         Ok(Self {

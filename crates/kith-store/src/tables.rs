@@ -29,12 +29,18 @@ pub const ENTRIES_NAME: &str = "entries_v1";
 pub const ENTRIES: TableDefinition<'_, &[u8; 64], &[u8]> = TableDefinition::new(ENTRIES_NAME);
 
 /// The `crypto_kdf` subkey number that seals each table's values.
+/// Name of the profile table (sealed small records by string key).
+pub const PROFILE_NAME: &str = "profile_v1";
+/// The profile table: device keys, device logs, addresses, invites, settings.
+pub const PROFILE: TableDefinition<'_, &str, &[u8]> = TableDefinition::new(PROFILE_NAME);
+
 pub(crate) fn subkey_id(table: &str) -> Option<u64> {
     match table {
         SESSIONS_NAME => Some(1),
         ONE_TIME_PREKEYS_NAME => Some(2),
         CONVERSATIONS_NAME => Some(3),
         ENTRIES_NAME => Some(4),
+        PROFILE_NAME => Some(5),
         _ => None,
     }
 }

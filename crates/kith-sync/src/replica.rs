@@ -12,9 +12,9 @@ use kith_crypto::sign::VerifyingKey;
 use kith_identity::{DeviceKeys, DeviceLog, DeviceStatus};
 use kith_session::{LocalDevice, RemoteDevice, Sessions};
 use kith_wire::{
-    AccountId, BodyPlain, Content, ConversationId, ConversationKind, DeviceId, EntryHash,
-    EntryHeader, EntryKind, Envelope, FanOut, SelfRecord, SignedHeader, SyncMessage, TrustLevel,
-    WireEntry, decode, domain, encode, limits,
+    AccountId, AddressAnnouncement, BodyPlain, Content, ConversationId, ConversationKind, DeviceId,
+    Directory, EntryHash, EntryHeader, EntryKind, Envelope, FanOut, SelfRecord, SignedAnnouncement,
+    SignedHeader, SyncMessage, TrustLevel, WireEntry, decode, domain, encode, limits,
 };
 
 use crate::conversation::{Body, Conversation, Placement, StoredEntry};
@@ -71,6 +71,14 @@ pub enum Event {
         /// Why.
         reason: SyncError,
     },
+    /// Device logs of these accounts changed (devices added or revoked, a
+    /// new contact learned from another of this account's devices).
+    DirectoryChanged {
+        /// The accounts whose logs changed.
+        accounts: Vec<AccountId>,
+    },
+    /// Newer address announcements arrived.
+    AddressesChanged(Vec<AddressAnnouncement>),
 }
 
 /// A contact as the self log records it.
@@ -125,6 +133,8 @@ pub struct Replica<S> {
     quarantine: BTreeMap<ConversationId, BTreeMap<EntryHash, (WireEntry, EntryHeader)>>,
     /// Device signing keys already validated (curve point checks are costly).
     verified_keys: BTreeMap<DeviceId, VerifyingKey>,
+    /// The newest address announcement of each known device.
+    addresses: BTreeMap<DeviceId, (AddressAnnouncement, SignedAnnouncement)>,
 }
 
 /// Most entries held back per conversation.
@@ -150,6 +160,7 @@ impl<S: Storage> Replica<S> {
             dirty_entries: BTreeSet::new(),
             verified_keys: BTreeMap::new(),
             quarantine: BTreeMap::new(),
+            addresses: BTreeMap::new(),
         };
         replica.reload()?;
         Ok(replica)
@@ -418,7 +429,10 @@ impl<S: Storage> Replica<S> {
         match input {
             Input::Connected(peer) => {
                 self.connected.insert(peer);
-                self.hello(&peer)
+                // Device logs first: the peer may need them to accept what follows.
+                let mut outputs = self.directory_to(&peer);
+                outputs.extend(self.hello(&peer));
+                outputs
             }
             Input::Disconnected(peer) => {
                 self.connected.remove(&peer);
@@ -569,7 +583,152 @@ impl<S: Storage> Replica<S> {
                 Ok(outputs)
             }
             SyncMessage::Refused { .. } => Ok(Vec::new()),
+            SyncMessage::Directory(directory) => {
+                Ok(self.receive_directory(from, peer_account, directory, now_ms))
+            }
         }
+    }
+
+    /// What `peer` may learn of the directory: this account's device log and
+    /// its devices' addresses; this account's own devices get everything
+    /// (contacts' logs and addresses too).
+    fn directory_for(&self, peer: &DeviceId) -> Option<Directory> {
+        let account = self.account_of(peer)?;
+        let own = account == self.account;
+        let logs = self
+            .logs
+            .iter()
+            .filter(|(a, _)| own || **a == self.account)
+            .map(|(_, log)| log.entries().cloned().collect())
+            .take(kith_wire::MAX_DIRECTORY_LOGS)
+            .collect();
+        let own_devices = self.logs.get(&self.account);
+        let addresses = self
+            .addresses
+            .iter()
+            .filter(|(device, _)| own || own_devices.is_some_and(|l| l.state().is_active(device)))
+            .map(|(_, (_, signed))| signed.clone())
+            .take(limits::MAX_FANOUT_DEVICES)
+            .collect();
+        Some(Directory { logs, addresses })
+    }
+
+    fn directory_to(&self, peer: &DeviceId) -> Vec<Output> {
+        self.directory_for(peer)
+            .map(|directory| Output::Send {
+                to: *peer,
+                message: SyncMessage::Directory(directory),
+            })
+            .into_iter()
+            .collect()
+    }
+
+    /// Sends the directory to every connected device (after this account's
+    /// device log or addresses changed).
+    pub fn publish_directory(&self) -> Vec<Output> {
+        self.connected
+            .iter()
+            .flat_map(|peer| self.directory_to(peer))
+            .collect()
+    }
+
+    fn receive_directory(
+        &mut self,
+        from: DeviceId,
+        peer_account: AccountId,
+        directory: Directory,
+        _now_ms: u64,
+    ) -> Vec<Output> {
+        let from_own = peer_account == self.account;
+        let mut changed = Vec::new();
+        for entries in directory.logs {
+            let Some(account) = entries.iter().find_map(|e| {
+                let entry: kith_wire::DeviceLogEntry = e.peek(limits::MAX_ENTRY_BYTES).ok()?;
+                if entry.account.is_some() {
+                    return None;
+                }
+                kith_identity::device_log::account_id_of(e).ok()
+            }) else {
+                continue;
+            };
+            match self.logs.get_mut(&account) {
+                Some(log) => {
+                    let added = log.merge(entries).added;
+                    if added > 0 {
+                        changed.push(account);
+                    }
+                }
+                // A contact another of this account's devices knows.
+                None if from_own => {
+                    if let Ok(log) = DeviceLog::from_entries(entries) {
+                        self.logs.insert(account, log);
+                        changed.push(account);
+                    }
+                }
+                None => {}
+            }
+        }
+        let mut outputs = Vec::new();
+        if !changed.is_empty() {
+            // Keys of revoked devices must not stay cached.
+            self.verified_keys.clear();
+            outputs.push(Output::Event(Event::DirectoryChanged {
+                accounts: changed.clone(),
+            }));
+        }
+        let mut fresh = Vec::new();
+        for signed in directory.addresses {
+            if let Ok(Some(announcement)) = self.add_announcement(signed) {
+                fresh.push(announcement);
+            }
+        }
+        let addresses_changed = !fresh.is_empty();
+        if addresses_changed {
+            outputs.push(Output::Event(Event::AddressesChanged(fresh)));
+        }
+        if !changed.is_empty() || addresses_changed {
+            // Pass news on; it stops where nothing is new.
+            for peer in self.connected.iter().filter(|p| **p != from) {
+                outputs.extend(self.directory_to(peer));
+            }
+        }
+        outputs
+    }
+
+    /// Takes a signed address announcement of a known device if it is valid
+    /// and newer than the one held; returns it when it was taken.
+    pub fn add_announcement(
+        &mut self,
+        signed: SignedAnnouncement,
+    ) -> Result<Option<AddressAnnouncement>> {
+        let announcement: AddressAnnouncement = signed.peek(limits::MAX_ENTRY_BYTES)?;
+        announcement.check_limits()?;
+        let record = self
+            .logs
+            .values()
+            .find_map(|log| log.state().devices.get(&announcement.device))
+            .ok_or(SyncError::InvalidEntry("announcement of an unknown device"))?;
+        if record.record.transport != announcement.transport {
+            return Err(SyncError::InvalidEntry("announcement for another endpoint"));
+        }
+        signed.verify(domain::ADDRESS, &announcement.device)?;
+        if self
+            .addresses
+            .get(&announcement.device)
+            .is_some_and(|(held, _)| held.at_ms >= announcement.at_ms)
+        {
+            return Ok(None);
+        }
+        self.addresses
+            .insert(announcement.device, (announcement.clone(), signed));
+        Ok(Some(announcement))
+    }
+
+    /// The newest address announcement of every known device.
+    pub fn announcements(
+        &self,
+    ) -> impl Iterator<Item = (&AddressAnnouncement, &SignedAnnouncement)> {
+        self.addresses.values().map(|(a, s)| (a, s))
     }
 
     /// Creates a direct conversation on first contact from its other member.

@@ -21,6 +21,7 @@
 mod bytes;
 mod codec;
 mod device_log;
+mod directory;
 mod invite;
 mod log;
 mod session;
@@ -30,6 +31,10 @@ pub use bytes::{AccountId, DeviceId, DhKey, EntryHash, InviteSecret, Sig, Transp
 pub use codec::{FORMAT_VERSION, decode, encode};
 pub use device_log::{
     DeviceLogEntry, DeviceOp, DeviceRecord, RevokeReason, SignedDeviceEntry, SignedPrekey,
+};
+pub use directory::{
+    AddressAnnouncement, Directory, LinkMessage, MAX_DIRECTORY_LOGS, MAX_LINK_FRAME_BYTES,
+    MAX_RELAY_URL_BYTES, SignedAnnouncement,
 };
 pub use invite::{Invite, InviteKind};
 pub use log::{
@@ -102,6 +107,8 @@ pub mod domain {
     pub const BODY: Domain = Domain::new("kith-body-v1");
     /// Associated data of a pairwise session (X3DH and ratchet messages).
     pub const SESSION_AD: Domain = Domain::new("kith-session-ad-v1");
+    /// Address announcements of a device.
+    pub const ADDRESS: Domain = Domain::new("kith-address-v1");
 }
 
 /// Length limits of every format.

@@ -247,6 +247,9 @@ pub enum SyncMessage {
         /// Why, for logs and the user.
         reason: String,
     },
+    /// Device logs and address announcements (see [`crate::Directory`]):
+    /// sent on every connection and when they change.
+    Directory(crate::Directory),
 }
 
 impl SyncMessage {
@@ -282,6 +285,7 @@ impl SyncMessage {
                     return Err(WireError::Limit("reason too long"));
                 }
             }
+            Self::Directory(directory) => directory.check_limits()?,
         }
         Ok(())
     }

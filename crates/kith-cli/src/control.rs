@@ -1,0 +1,163 @@
+//! The daemon and its control socket: `<data-dir>/kith.sock`, a Unix socket
+//! only its owner may use (mode 0600 inside the owner's data folder). One
+//! request per connection: the command as one JSON line; the answer as one
+//! JSON line, `{"ok": value}` or `{"error": {"code", "message"}}`.
+
+use std::path::{Path, PathBuf};
+
+use kith_core::{CoreError, Node};
+use serde_json::{Value, json};
+
+use crate::{Command, Ctx, execute};
+
+/// The control socket's file name inside the data dir.
+pub(crate) const SOCKET: &str = "kith.sock";
+
+fn socket_path(dir: &Path) -> PathBuf {
+    dir.join(SOCKET)
+}
+
+/// Largest request or answer line.
+const MAX_LINE: usize = 1 << 20;
+
+#[cfg(unix)]
+async fn connect(dir: &Path) -> Option<tokio::net::UnixStream> {
+    tokio::net::UnixStream::connect(socket_path(dir)).await.ok()
+}
+
+/// Whether a daemon answers on `dir`'s control socket.
+pub(crate) async fn daemon_running(dir: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        connect(dir).await.is_some()
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = dir;
+        false
+    }
+}
+
+fn bad(message: impl Into<String>) -> CoreError {
+    CoreError::new("daemon", message)
+}
+
+/// Sends `command` to the daemon on `dir` if one runs; `None` if none does.
+pub(crate) async fn send(
+    dir: &Path,
+    command: &Command,
+) -> Result<Option<Result<Value, CoreError>>, CoreError> {
+    #[cfg(unix)]
+    {
+        use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+        let Some(mut stream) = connect(dir).await else {
+            return Ok(None);
+        };
+        let mut line = serde_json::to_vec(command).map_err(|e| bad(e.to_string()))?;
+        line.push(b'\n');
+        stream
+            .write_all(&line)
+            .await
+            .map_err(|e| bad(format!("cannot talk to the daemon: {e}")))?;
+        let mut reader = BufReader::new(stream).take(MAX_LINE as u64);
+        let mut answer = String::new();
+        reader
+            .read_line(&mut answer)
+            .await
+            .map_err(|e| bad(format!("cannot read the daemon's answer: {e}")))?;
+        let value: Value = serde_json::from_str(&answer)
+            .map_err(|_| bad("the daemon sent an unreadable answer"))?;
+        if let Some(ok) = value.get("ok") {
+            return Ok(Some(Ok(ok.clone())));
+        }
+        let code = value
+            .pointer("/error/code")
+            .and_then(Value::as_str)
+            .unwrap_or("daemon")
+            .to_owned();
+        let message = value
+            .pointer("/error/message")
+            .and_then(Value::as_str)
+            .unwrap_or("the daemon failed")
+            .to_owned();
+        let code: &'static str = Box::leak(code.into_boxed_str());
+        Ok(Some(Err(CoreError::new(code, message))))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (dir, command);
+        Ok(None)
+    }
+}
+
+/// `kith daemon`: online until SIGINT/SIGTERM.
+#[cfg(unix)]
+pub(crate) async fn daemon(ctx: &Ctx) -> Result<Value, CoreError> {
+    use std::os::unix::fs::PermissionsExt;
+
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+    use tokio::signal::unix::{SignalKind, signal};
+
+    let dir = &ctx.data_dir;
+    if daemon_running(dir).await {
+        return Err(CoreError::new(
+            "daemon_running",
+            format!("a kith daemon already runs on {}", dir.display()),
+        ));
+    }
+    let node = Node::open(dir, ctx.net.clone()).await?;
+    let path = socket_path(dir);
+    // A socket file nobody answers on is left over from a crash.
+    let _ = std::fs::remove_file(&path);
+    let listener = tokio::net::UnixListener::bind(&path)
+        .map_err(|e| bad(format!("cannot open the control socket: {e}")))?;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
+        .map_err(|e| bad(format!("cannot restrict the control socket: {e}")))?;
+    node.go_online().await?;
+    let id = node.identity().await;
+    crate::human::announce_daemon(ctx, &id);
+    let mut interrupt = signal(SignalKind::interrupt()).map_err(|e| bad(e.to_string()))?;
+    let mut terminate = signal(SignalKind::terminate()).map_err(|e| bad(e.to_string()))?;
+    loop {
+        tokio::select! {
+            _ = interrupt.recv() => break,
+            _ = terminate.recv() => break,
+            accepted = listener.accept() => {
+                let Ok((stream, _)) = accepted else { continue };
+                let node = node.clone();
+                tokio::spawn(async move {
+                    let (read, mut write) = stream.into_split();
+                    let mut reader = BufReader::new(read).take(MAX_LINE as u64);
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).await.is_err() {
+                        return;
+                    }
+                    let answer = match serde_json::from_str::<Command>(&line) {
+                        Ok(command) => match execute(&node, &command).await {
+                            Ok(value) => json!({ "ok": value }),
+                            Err(e) => json!({"error": {"code": e.code, "message": e.message}}),
+                        },
+                        Err(e) => json!({"error": {"code": "invalid_input", "message": e.to_string()}}),
+                    };
+                    let mut bytes = answer.to_string().into_bytes();
+                    bytes.push(b'\n');
+                    let _ = write.write_all(&bytes).await;
+                });
+            }
+        }
+    }
+    drop(listener);
+    let _ = std::fs::remove_file(&path);
+    node.shutdown().await;
+    Ok(json!({ "stopped": true, "device_id": id.device_id }))
+}
+
+/// `kith daemon` needs Unix sockets for now.
+#[cfg(not(unix))]
+pub(crate) async fn daemon(ctx: &Ctx) -> Result<Value, CoreError> {
+    let _ = ctx;
+    Err(CoreError::new(
+        "unsupported",
+        "the daemon's control socket needs a Unix system for now",
+    ))
+}

@@ -1,0 +1,88 @@
+//! Errors of the node: a stable machine-readable code and a message for
+//! people. The CLI prints them as `{"error":{"code","message"}}`; the app
+//! receives them as `{ code, message }`.
+
+use serde::Serialize;
+
+/// An error with a stable code.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, thiserror::Error)]
+#[error("{message}")]
+pub struct CoreError {
+    /// Stable, machine-readable: `no_profile`, `profile_exists`,
+    /// `unknown_contact`, `ambiguous`, `bad_uri`, `invite_expired`,
+    /// `unknown_message`, `unknown_device`, `not_reachable`,
+    /// `contact_compromised`, `safety_number_mismatch`, `device_revoked`,
+    /// `daemon_running`, `network`, `storage`, `invalid_input`, `internal`.
+    pub code: &'static str,
+    /// For people.
+    pub message: String,
+}
+
+impl CoreError {
+    /// An error with `code` and `message`.
+    pub fn new(code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+/// Shorthand for results of this crate.
+pub type Result<T, E = CoreError> = std::result::Result<T, E>;
+
+impl From<kith_store::StoreError> for CoreError {
+    fn from(e: kith_store::StoreError) -> Self {
+        use kith_store::StoreError as S;
+        let code = match e {
+            S::NoProfile => "no_profile",
+            S::ProfileExists => "profile_exists",
+            S::WrongPassphrase | S::WrongProtection(_) | S::Keystore(_) => "locked",
+            S::Database(ref m) if m.contains("already open") => "daemon_running",
+            _ => "storage",
+        };
+        let message = match e {
+            S::Database(ref m) if m.contains("already open") => {
+                "the profile is in use by another kith process (is a daemon running?)".to_owned()
+            }
+            e => e.to_string(),
+        };
+        Self::new(code, message)
+    }
+}
+
+impl From<kith_net::NetError> for CoreError {
+    fn from(e: kith_net::NetError) -> Self {
+        Self::new("network", e.to_string())
+    }
+}
+
+impl From<kith_sync::SyncError> for CoreError {
+    fn from(e: kith_sync::SyncError) -> Self {
+        Self::new("internal", e.to_string())
+    }
+}
+
+impl From<kith_identity::IdentityError> for CoreError {
+    fn from(e: kith_identity::IdentityError) -> Self {
+        use kith_identity::IdentityError as I;
+        match e {
+            I::Invite(m) => Self::new("bad_uri", format!("not a valid invite: {m}")),
+            I::InviteExpired => Self::new("invite_expired", "the invite has expired"),
+            I::Wire(w) => Self::new("bad_uri", format!("not a valid invite: {w}")),
+            e => Self::new("internal", e.to_string()),
+        }
+    }
+}
+
+impl From<kith_wire::WireError> for CoreError {
+    fn from(e: kith_wire::WireError) -> Self {
+        Self::new("internal", e.to_string())
+    }
+}
+
+impl From<kith_crypto::CryptoError> for CoreError {
+    fn from(e: kith_crypto::CryptoError) -> Self {
+        Self::new("internal", e.to_string())
+    }
+}

@@ -1,0 +1,141 @@
+//! What the API returns: plain data, identifiers as lowercase hex.
+
+use std::collections::BTreeMap;
+
+use kith_wire::TrustLevel;
+use serde::Serialize;
+
+/// This device and its account.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Identity {
+    /// The account.
+    pub account_id: String,
+    /// This device.
+    pub device_id: String,
+    /// The account's display name.
+    pub name: String,
+    /// Where this device listens (empty when offline and unknown).
+    pub addresses: Vec<String>,
+}
+
+/// A contact.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ContactView {
+    /// Its account id.
+    pub contact_id: String,
+    /// The name I gave it, or the name it gave itself.
+    pub name: Option<String>,
+    /// `unvalidated`, `validated` or `compromised`.
+    pub state: &'static str,
+    /// Its active devices (empty until its device log has been fetched).
+    pub devices: Vec<String>,
+}
+
+/// One of my devices.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct DeviceView {
+    /// The device.
+    pub device_id: String,
+    /// Its name.
+    pub name: String,
+    /// `active` or `revoked`.
+    pub state: &'static str,
+    /// Whether it is the device this node runs on.
+    pub this_device: bool,
+}
+
+/// A message in display order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct MessageView {
+    /// The message (its entry hash).
+    pub message_id: String,
+    /// The conversation.
+    pub conversation_id: String,
+    /// Who wrote it.
+    pub author_account: String,
+    /// On which device.
+    pub author_device: String,
+    /// The text (`None` while the body has not arrived).
+    pub text: Option<String>,
+    /// When the author's device wrote it (Unix milliseconds).
+    pub sent_at: u64,
+    /// Per recipient device: `pending` or `delivered`.
+    pub delivery: BTreeMap<String, &'static str>,
+}
+
+/// A message written (queued; delivered when possible).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Sent {
+    /// The message.
+    pub message_id: String,
+    /// Its conversation.
+    pub conversation_id: String,
+}
+
+/// What a `sync` reached.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SyncReport {
+    /// Devices connected during the sync.
+    pub reached: Vec<String>,
+    /// Devices that could not be reached.
+    pub unreachable: Vec<String>,
+    /// Whether the sync ended because it was done (not at the timeout).
+    pub complete: bool,
+}
+
+/// Something that happened, for the UI.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum NodeEvent {
+    /// A message arrived (or one of mine from another of my devices).
+    MessageReceived {
+        /// The conversation.
+        conversation_id: String,
+        /// The message.
+        message_id: String,
+        /// Its author.
+        author_account: String,
+    },
+    /// A device confirmed messages.
+    Delivered {
+        /// The conversation.
+        conversation_id: String,
+        /// The confirming device.
+        device_id: String,
+        /// The messages.
+        message_ids: Vec<String>,
+    },
+    /// A contact was added or its trust state changed.
+    TrustChanged {
+        /// The contact.
+        contact_id: String,
+        /// Its state now.
+        state: &'static str,
+    },
+    /// The devices of an account (mine or a contact's) changed.
+    DevicesChanged {
+        /// The account.
+        account_id: String,
+    },
+    /// This device was revoked by another device of the account.
+    ThisDeviceRevoked,
+    /// A message or conversation was deleted on my devices.
+    Deleted {
+        /// The conversation.
+        conversation_id: String,
+    },
+    /// Storage failed: the last network input was not acknowledged.
+    StorageFailed {
+        /// Why.
+        message: String,
+    },
+}
+
+/// The name of a trust level as the API spells it.
+pub fn trust_name(level: TrustLevel) -> &'static str {
+    match level {
+        TrustLevel::Unvalidated => "unvalidated",
+        TrustLevel::Validated => "validated",
+        TrustLevel::Compromised => "compromised",
+    }
+}
