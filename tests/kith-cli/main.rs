@@ -1,1 +1,486 @@
-//! placeholder
+//! The `kith` command line over real processes on loopback: daemons started
+//! and stopped, fixed loopback ports, `--local` (no relay, no mDNS, no DHT,
+//! no portmapper). Every wait is bounded (20 s, polling every 100 ms).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+const KITH: &str = env!("CARGO_BIN_EXE_kith");
+
+/// One device: a data dir and a fixed loopback port.
+struct Device {
+    dir: PathBuf,
+    port: u16,
+    daemon: Option<Child>,
+}
+
+impl Drop for Device {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.daemon.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn base(dir: &Path, port: u16) -> Command {
+    let mut command = Command::new(KITH);
+    command
+        .arg("--json")
+        .arg("--local")
+        .arg("--listen")
+        .arg(format!("127.0.0.1:{port}"))
+        .arg("--data-dir")
+        .arg(dir)
+        .env_remove("KITH_PASSPHRASE")
+        .env_remove("KITH_DATA_DIR");
+    command
+}
+
+impl Device {
+    fn new(root: &Path, name: &str, port: u16) -> Self {
+        Self {
+            dir: root.join(name),
+            port,
+            daemon: None,
+        }
+    }
+
+    /// Runs a command; returns (success, the JSON value printed).
+    fn try_run(&self, args: &[&str]) -> (bool, Value) {
+        let output = base(&self.dir, self.port)
+            .args(args)
+            .stderr(Stdio::inherit())
+            .output()
+            .unwrap();
+        let text = String::from_utf8(output.stdout).unwrap();
+        let value = serde_json::from_str(text.trim())
+            .unwrap_or_else(|e| panic!("{args:?}: not one JSON value ({e}): {text:?}"));
+        (output.status.success(), value)
+    }
+
+    fn run(&self, args: &[&str]) -> Value {
+        let (ok, value) = self.try_run(args);
+        assert!(ok, "{args:?} failed: {value}");
+        value
+    }
+
+    /// Runs a command that must fail; returns the error code.
+    fn fails(&self, args: &[&str]) -> String {
+        let (ok, value) = self.try_run(args);
+        assert!(!ok, "{args:?} should have failed: {value}");
+        value["error"]["code"].as_str().unwrap().to_owned()
+    }
+
+    fn init(&self, name: &str) -> Value {
+        self.run(&[
+            "init",
+            "--name",
+            name,
+            "--device-name",
+            &format!("{name}-dev"),
+        ])
+    }
+
+    fn start(&mut self) {
+        assert!(self.daemon.is_none());
+        let mut child = base(&self.dir, self.port)
+            .arg("daemon")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.as_mut().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let status: Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(status["status"], "online", "{line}");
+        self.daemon = Some(child);
+    }
+
+    /// Stops the daemon with SIGINT and waits for a clean exit.
+    fn stop(&mut self) {
+        let mut child = self.daemon.take().unwrap();
+        let status = Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                assert!(status.success(), "the daemon exited with {status}");
+                return;
+            }
+            assert!(Instant::now() < deadline, "the daemon did not stop");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn invite(&self) -> String {
+        self.run(&["invite"])["uri"].as_str().unwrap().to_owned()
+    }
+
+    fn texts(&self, contact: &str) -> Vec<String> {
+        self.run(&["messages", contact])
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["text"].as_str().unwrap_or("?").to_owned())
+            .collect()
+    }
+
+    /// Waits until `contact`'s conversation shows `want` (in order).
+    fn wait_texts(&self, contact: &str, want: &[&str]) {
+        wait(&format!("{} to show {want:?}", self.dir.display()), || {
+            self.texts(contact) == want
+        });
+    }
+
+    /// Links this (new, empty) device to `existing`'s account.
+    fn link_to(&self, existing: &Device) -> Value {
+        let mut child = base(&self.dir, self.port)
+            .args(["link", "request", "--device-name", "linked", "--wait", "60"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let mut reader = BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        reader.read_line(&mut line).unwrap();
+        let uri: Value = serde_json::from_str(&line).unwrap();
+        let uri = uri["uri"].as_str().unwrap();
+        assert!(uri.starts_with("kith-link:"));
+        existing.run(&["link", "accept", uri]);
+        line.clear();
+        reader.read_line(&mut line).unwrap();
+        assert!(child.wait().unwrap().success());
+        serde_json::from_str(&line).unwrap()
+    }
+}
+
+fn wait(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Two accounts that are each other's contacts: A1 invites, B1 adds.
+fn befriend(a: &Device, b: &Device) -> (String, String) {
+    let alice = a.run(&["whoami"])["account_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let bob = b.run(&["whoami"])["account_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let added = b.run(&["contact", "add", &a.invite(), "--name", "Alice"]);
+    assert_eq!(added["contact_id"], alice.as_str());
+    assert_eq!(added["state"], "unvalidated");
+    // The invite made it mutual: Alice knows Bob, unvalidated.
+    wait("Alice to learn Bob from the invite", || {
+        a.run(&["contact", "list"])
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["contact_id"] == bob.as_str() && c["state"] == "unvalidated")
+    });
+    (alice, bob)
+}
+
+#[test]
+fn four_step_scenario_with_daemons_started_and_stopped() {
+    let root = tempfile::tempdir().unwrap();
+    let mut a1 = Device::new(root.path(), "a1", 47101);
+    let mut a2 = Device::new(root.path(), "a2", 47102);
+    let mut b1 = Device::new(root.path(), "b1", 47103);
+    let mut b2 = Device::new(root.path(), "b2", 47104);
+    a1.init("Alice");
+    b1.init("Bob");
+    a1.start();
+    b1.start();
+    let (alice, bob) = befriend(&a1, &b1);
+    // Second devices, linked while their accounts are online.
+    a2.link_to(&a1);
+    b2.link_to(&b1);
+    b1.stop();
+    // 1. A1 writes while all of Bob's devices are offline: it waits.
+    let sent = a1.run(&["send", &bob, "hello from A1"]);
+    let messages = a1.run(&["messages", &bob]);
+    let delivery = messages[0]["delivery"].as_object().unwrap();
+    assert_eq!(delivery.len(), 2, "both of Bob's devices: {messages}");
+    assert!(delivery.values().all(|v| v == "pending"));
+    // 2. B1 comes online and receives it from A1.
+    b1.start();
+    b1.wait_texts(&alice, &["hello from A1"]);
+    // 3. A1 goes away; B2 comes online and can only get it from B1.
+    a1.stop();
+    b2.start();
+    b2.wait_texts(&alice, &["hello from A1"]);
+    // Bob answers from B2 while Alice's devices are all offline.
+    b2.run(&["send", &alice, "hello back from B2"]);
+    b1.wait_texts(&alice, &["hello from A1", "hello back from B2"]);
+    // 4. A2 (never online with Bob's devices before) starts and receives
+    //    both: the answer from Bob's devices, and its own account's
+    //    message forwarded back by them.
+    a2.start();
+    a2.wait_texts(&bob, &["hello from A1", "hello back from B2"]);
+    // A1 comes back and gets the answer too; its message shows delivered.
+    a1.start();
+    a1.wait_texts(&bob, &["hello from A1", "hello back from B2"]);
+    wait(
+        "A1's message to show delivered to both of Bob's devices",
+        || {
+            let messages = a1.run(&["messages", &bob]);
+            let id = sent["message_id"].as_str().unwrap();
+            messages
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|m| m["message_id"] == id)
+                .is_some_and(|m| {
+                    m["delivery"]
+                        .as_object()
+                        .unwrap()
+                        .values()
+                        .all(|v| v == "delivered")
+                })
+        },
+    );
+    for device in [&mut a1, &mut a2, &mut b1, &mut b2] {
+        device.stop();
+    }
+}
+
+#[test]
+fn a_device_linked_after_messages_exist_gets_the_history() {
+    let root = tempfile::tempdir().unwrap();
+    let mut a1 = Device::new(root.path(), "a1", 47111);
+    let a2 = Device::new(root.path(), "a2", 47112);
+    let mut b1 = Device::new(root.path(), "b1", 47113);
+    a1.init("Alice");
+    b1.init("Bob");
+    a1.start();
+    b1.start();
+    let (alice, bob) = befriend(&a1, &b1);
+    a1.run(&["send", &bob, "one"]);
+    b1.wait_texts(&alice, &["one"]);
+    b1.run(&["send", &alice, "two"]);
+    a1.wait_texts(&bob, &["one", "two"]);
+    let linked = a2.link_to(&a1);
+    assert_eq!(linked["account_id"], alice.as_str());
+    // Right after `link request` exits, offline: device log, contacts, history.
+    let devices = a2.run(&["device", "list"]);
+    assert_eq!(devices.as_array().unwrap().len(), 2);
+    let contacts = a2.run(&["contact", "list"]);
+    assert_eq!(contacts[0]["contact_id"], bob.as_str());
+    assert_eq!(a2.texts(&bob), ["one", "two"]);
+    a1.stop();
+    b1.stop();
+}
+
+#[test]
+fn a_revoked_device_gets_nothing_new_and_what_it_sends_is_refused() {
+    let root = tempfile::tempdir().unwrap();
+    let mut a1 = Device::new(root.path(), "a1", 47121);
+    let mut a2 = Device::new(root.path(), "a2", 47122);
+    let mut b1 = Device::new(root.path(), "b1", 47123);
+    a1.init("Alice");
+    b1.init("Bob");
+    a1.start();
+    b1.start();
+    let (alice, bob) = befriend(&a1, &b1);
+    let a2_id = a2.link_to(&a1)["device_id"].as_str().unwrap().to_owned();
+    b1.run(&["send", &alice, "before"]);
+    a1.wait_texts(&bob, &["before"]);
+    assert_eq!(a2.texts(&bob), Vec::<String>::new());
+    // A1 revokes A2 while A2 is offline; B1 hears of it from A1.
+    a1.run(&["device", "revoke", &a2_id]);
+    let devices = a1.run(&["device", "list"]);
+    let a2_state = devices
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["device_id"] == a2_id.as_str())
+        .unwrap()["state"]
+        .clone();
+    assert_eq!(a2_state, "revoked");
+    wait("B1 to see A2 revoked", || {
+        b1.run(&["contact", "list"])[0]["devices"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|d| d != a2_id.as_str())
+    });
+    b1.run(&["send", &alice, "after"]);
+    a1.wait_texts(&bob, &["before", "after"]);
+    // A2 (it does not know yet) writes and tries to sync: refused everywhere.
+    a2.run(&["send", &bob, "from the stolen device"]);
+    let report = a2.run(&["sync", "--timeout", "5"]);
+    assert_eq!(report["reached"].as_array().unwrap().len(), 0, "{report}");
+    a2.start();
+    std::thread::sleep(Duration::from_secs(2));
+    a2.stop();
+    assert!(!a2.texts(&bob).contains(&"after".to_owned()));
+    assert_eq!(b1.texts(&alice), ["before", "after"]);
+    assert_eq!(a1.texts(&bob), ["before", "after"]);
+    a1.stop();
+    b1.stop();
+}
+
+#[test]
+fn deleting_on_one_device_removes_it_from_my_other_devices_for_good() {
+    let root = tempfile::tempdir().unwrap();
+    let mut a1 = Device::new(root.path(), "a1", 47131);
+    let mut a2 = Device::new(root.path(), "a2", 47132);
+    let mut b1 = Device::new(root.path(), "b1", 47133);
+    a1.init("Alice");
+    b1.init("Bob");
+    a1.start();
+    b1.start();
+    let (alice, bob) = befriend(&a1, &b1);
+    a2.link_to(&a1);
+    a2.start();
+    b1.run(&["send", &alice, "keep"]);
+    let gone = b1.run(&["send", &alice, "delete me"]);
+    a1.wait_texts(&bob, &["keep", "delete me"]);
+    a2.wait_texts(&bob, &["keep", "delete me"]);
+    a1.run(&["delete", gone["message_id"].as_str().unwrap()]);
+    assert_eq!(a1.texts(&bob), ["keep"]);
+    a2.wait_texts(&bob, &["keep"]);
+    // Bob keeps his copy; reconnecting with him does not bring it back.
+    assert_eq!(b1.texts(&alice), ["keep", "delete me"]);
+    b1.stop();
+    a2.stop();
+    b1.start();
+    a2.start();
+    a1.run(&["sync", "--timeout", "5"]);
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(a1.texts(&bob), ["keep"]);
+    assert_eq!(a2.texts(&bob), ["keep"]);
+    // A bad id is a clear error.
+    assert_eq!(a1.fails(&["delete", "00000000"]), "unknown_message");
+    for device in [&mut a1, &mut a2, &mut b1] {
+        device.stop();
+    }
+}
+
+#[test]
+fn validate_and_compromise_contacts() {
+    let root = tempfile::tempdir().unwrap();
+    let mut a1 = Device::new(root.path(), "a1", 47141);
+    let mut b1 = Device::new(root.path(), "b1", 47142);
+    a1.init("Alice");
+    b1.init("Bob");
+    a1.start();
+    b1.start();
+    let (alice, bob) = befriend(&a1, &b1);
+    let number = a1.run(&["contact", "safety-number", &bob])["safety_number"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(number.len(), 60);
+    assert!(number.bytes().all(|b| b.is_ascii_digit()));
+    assert_eq!(
+        b1.run(&["contact", "safety-number", &alice])["safety_number"],
+        number.as_str(),
+        "both sides compute the same number"
+    );
+    // Alice reads Bob's number (with spaces, as people type it): validated.
+    let spaced: String = number
+        .as_bytes()
+        .chunks(5)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let validated = a1.run(&["contact", "validate", &bob, "--safety-number", &spaced]);
+    assert_eq!(validated["state"], "validated");
+    // Bob mistypes a digit: error, and Alice becomes compromised for him.
+    let mut wrong = number.clone().into_bytes();
+    wrong[0] = if wrong[0] == b'1' { b'2' } else { b'1' };
+    let wrong = String::from_utf8(wrong).unwrap();
+    assert_eq!(
+        b1.fails(&["contact", "validate", &alice, "--safety-number", &wrong]),
+        "safety_number_mismatch"
+    );
+    assert_eq!(b1.run(&["contact", "list"])[0]["state"], "compromised");
+    // Sending to a compromised contact asks first.
+    assert_eq!(b1.fails(&["send", &alice, "hi"]), "contact_compromised");
+    b1.run(&["send", &alice, "hi", "--anyway"]);
+    // Marking compromised by hand.
+    assert_eq!(
+        a1.run(&["contact", "compromise", &bob])["state"],
+        "compromised"
+    );
+    a1.stop();
+    b1.stop();
+}
+
+#[test]
+fn bad_input_gets_clear_errors_and_loses_nothing() {
+    let root = tempfile::tempdir().unwrap();
+    let mut a1 = Device::new(root.path(), "a1", 47151);
+    assert_eq!(a1.fails(&["whoami"]), "no_profile");
+    a1.init("Alice");
+    assert_eq!(a1.fails(&["init", "--name", "Again"]), "profile_exists");
+    assert_eq!(a1.fails(&["contact", "add", "kith:NOT-A-LINK"]), "bad_uri");
+    assert_eq!(
+        a1.fails(&["contact", "add", "https://example.com"]),
+        "bad_uri"
+    );
+    assert_eq!(a1.fails(&["send", "nobody", "hi"]), "unknown_contact");
+    assert_eq!(a1.fails(&["messages", "nobody"]), "unknown_contact");
+    assert_eq!(a1.fails(&["device", "revoke", "ffff"]), "unknown_device");
+    // Its own invite is not a contact.
+    let own = a1.invite();
+    assert_eq!(a1.fails(&["contact", "add", &own]), "invalid_input");
+    a1.start();
+    // A second daemon on the same data dir is refused; the first runs on.
+    let second = Device {
+        dir: a1.dir.clone(),
+        port: 47152,
+        daemon: None,
+    };
+    assert_eq!(second.fails(&["daemon"]), "daemon_running");
+    // The control socket is the owner's only.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(a1.dir.join("kith.sock"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o077, 0, "socket mode {mode:o}");
+    }
+    assert_eq!(a1.run(&["whoami"])["name"], "Alice");
+    // An invite is single use: a second account that presents it is refused
+    // and nothing is added on its side.
+    let mut b1 = Device::new(a1.dir.parent().unwrap(), "b1", 47153);
+    let mut c1 = Device::new(a1.dir.parent().unwrap(), "c1", 47154);
+    b1.init("Bob");
+    c1.init("Carol");
+    b1.start();
+    c1.start();
+    let uri = a1.invite();
+    b1.run(&["contact", "add", &uri]);
+    assert_eq!(c1.fails(&["contact", "add", &uri]), "invite_refused");
+    assert_eq!(c1.run(&["contact", "list"]), serde_json::json!([]));
+    b1.stop();
+    c1.stop();
+    a1.stop();
+    assert_eq!(a1.run(&["whoami"])["name"], "Alice");
+}

@@ -181,3 +181,119 @@ async fn an_unknown_endpoint_gets_nothing_and_brings_nothing() {
     b.router.shutdown().await.unwrap();
     a.router.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_known_peer_sending_garbage_is_cut_off_and_the_node_keeps_serving() {
+    let (a, b) = devices().await;
+    let alice_account = a.node.with_replica(|r| (r.account_id(), Vec::new())).await;
+    // A raw endpoint with Alice's key (so Bob sees a known device) that
+    // sends junk instead of frames.
+    let a_seed = a
+        .node
+        .with_replica(|r| (r.keys().transport_seed().duplicate(), Vec::new()))
+        .await;
+    let raw = bind(&a_seed, &NetConfig::local()).await.unwrap();
+    let connection = raw
+        .connect(b.node.endpoint().addr(), SYNC_ALPN)
+        .await
+        .unwrap();
+    let (mut send, mut recv) = connection.open_bi().await.unwrap();
+    // A length that claims 4 GiB, then bytes that decode as nothing.
+    send.write_all(&u32::MAX.to_be_bytes()).await.unwrap();
+    send.write_all(&[0xff; 64]).await.unwrap();
+    let mut buf = vec![0u8; 1 << 16];
+    let outcome = tokio::time::timeout(Duration::from_secs(10), async {
+        // Bob may send its own frames first; then it closes the connection.
+        while let Ok(Some(_)) = recv.read(&mut buf).await {}
+    })
+    .await;
+    assert!(
+        outcome.is_ok(),
+        "an oversized frame did not close the connection"
+    );
+    // A malformed (not oversized) frame is cut off too.
+    let connection = raw
+        .connect(b.node.endpoint().addr(), SYNC_ALPN)
+        .await
+        .unwrap();
+    let (mut send, _recv) = connection.open_bi().await.unwrap();
+    send.write_all(&8u32.to_be_bytes()).await.unwrap();
+    send.write_all(&[0x01, 0xee, 0xee, 0xee, 0xee, 0xee, 0xee, 0xee])
+        .await
+        .unwrap();
+    let closed = tokio::time::timeout(Duration::from_secs(10), connection.closed()).await;
+    assert!(
+        closed.is_ok(),
+        "a malformed frame did not close the connection"
+    );
+    raw.close().await;
+    // Bob lost nothing and still serves the real device.
+    let conversation = b
+        .node
+        .with_replica(|r| {
+            let c = r.open_direct(&alice_account).unwrap();
+            let (_, out) = r.send_text(c, "still here", 1).unwrap();
+            (c, out)
+        })
+        .await;
+    a.node.connect(b.node.endpoint().addr()).await.unwrap();
+    assert_eq!(
+        wait_for(&a.node, conversation, 1).await,
+        vec![Some("still here".to_owned())]
+    );
+    a.router.shutdown().await.unwrap();
+    b.router.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_link_secret_is_refused_with_a_reason() {
+    struct Nobody;
+    impl kith_net::LinkService for Nobody {
+        async fn redeem(
+            &self,
+            _: kith_wire::TransportId,
+            _: kith_wire::InviteSecret,
+            _: Vec<kith_wire::SignedDeviceEntry>,
+            _: Option<kith_wire::SignedAnnouncement>,
+        ) -> Result<kith_net::LinkReply, String> {
+            Err("unknown or already used invite".into())
+        }
+        async fn joined(
+            &self,
+            _: kith_wire::TransportId,
+            _: Vec<kith_wire::SignedDeviceEntry>,
+        ) -> Result<(), String> {
+            Err("no".into())
+        }
+    }
+    let keys = DeviceKeys::generate("listener", 0).unwrap();
+    let endpoint = bind(keys.transport_seed(), &NetConfig::local())
+        .await
+        .unwrap();
+    let router = Router::builder(endpoint.clone())
+        .accept(
+            kith_net::LINK_ALPN,
+            kith_net::LinkProtocol(std::sync::Arc::new(Nobody)),
+        )
+        .spawn();
+    let dialer_keys = DeviceKeys::generate("dialer", 0).unwrap();
+    let dialer = bind(dialer_keys.transport_seed(), &NetConfig::local())
+        .await
+        .unwrap();
+    let log = DeviceLog::create(&dialer_keys, "Dialer", 0).unwrap();
+    let outcome = kith_net::dial_link(
+        &dialer,
+        endpoint.addr(),
+        kith_wire::InviteSecret([7; 16]),
+        log.entries().cloned().collect(),
+        None,
+    )
+    .await;
+    match outcome {
+        Err(kith_net::NetError::Refused(reason)) => {
+            assert_eq!(reason, "unknown or already used invite");
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    router.shutdown().await.unwrap();
+}

@@ -12,7 +12,8 @@ pub struct CoreError {
     /// `unknown_contact`, `ambiguous`, `bad_uri`, `invite_expired`,
     /// `unknown_message`, `unknown_device`, `not_reachable`,
     /// `contact_compromised`, `safety_number_mismatch`, `device_revoked`,
-    /// `daemon_running`, `network`, `storage`, `invalid_input`, `internal`.
+    /// `invite_refused`, `timeout`, `locked`, `daemon_running`, `daemon`,
+    /// `network`, `storage`, `io`, `invalid_input`, `unsupported`, `internal`.
     pub code: &'static str,
     /// For people.
     pub message: String,

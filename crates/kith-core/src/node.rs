@@ -451,8 +451,30 @@ impl Node {
             return Err(CoreError::new("invalid_input", "this is your own invite"));
         }
         let alias = alias.map(str::to_owned).or_else(|| Some(name.clone()));
-        let known = self.contact_info(&account).await;
-        if known.is_none() {
+        let has_log = self.with(|r| r.device_log(&account).is_some()).await;
+        if !has_log {
+            let online = self.inner.online.lock().await.is_some();
+            let redeemed = if online {
+                match self.redeem(&invite).await {
+                    Ok(()) => true,
+                    // A definite no (used, expired, not ours): nothing is added.
+                    Err(e) if e.code == "invite_refused" => return Err(e),
+                    Err(e) => {
+                        tracing::info!("the invite could not be redeemed yet: {e}");
+                        false
+                    }
+                }
+            } else {
+                false
+            };
+            if !redeemed {
+                let bytes = encode(&invite)?;
+                let key = redeem_key(&account);
+                self.with(|r| r.storage_mut().profile_write(&[(&key, Some(&bytes))]))
+                    .await?;
+            }
+        }
+        if self.contact_info(&account).await.is_none() {
             self.act(|r| {
                 let record = SelfRecord::Contact {
                     account,
@@ -463,18 +485,6 @@ impl Node {
                 Ok(((), r.record(record, now_ms())?))
             })
             .await?;
-        }
-        let has_log = self.with(|r| r.device_log(&account).is_some()).await;
-        if !has_log {
-            let bytes = encode(&invite)?;
-            let key = redeem_key(&account);
-            self.with(|r| r.storage_mut().profile_write(&[(&key, Some(&bytes))]))
-                .await?;
-            if self.inner.online.lock().await.is_some()
-                && let Err(e) = self.redeem(&invite).await
-            {
-                tracing::info!("the invite could not be redeemed yet: {e}");
-            }
         }
         self.emit(NodeEvent::TrustChanged {
             contact_id: account.to_hex(),
@@ -492,7 +502,15 @@ impl Node {
         let log = self.own_log_entries().await;
         let announcement = self.own_announcement().await;
         let endpoint = self.inner.sync.endpoint().clone();
-        let (reply, dial) = dial_link(&endpoint, addr, invite.secret, log, announcement).await?;
+        let (reply, dial) = dial_link(&endpoint, addr, invite.secret, log, announcement)
+            .await
+            .map_err(|e| match e {
+                kith_net::NetError::Refused(reason) => CoreError::new(
+                    "invite_refused",
+                    format!("the inviting device refused: {reason}"),
+                ),
+                e => e.into(),
+            })?;
         dial.finish();
         let LinkReply::Contact { log, announcement } = reply else {
             return Err(CoreError::new(
@@ -1137,6 +1155,12 @@ impl Node {
                 let node = self.clone();
                 attempts.push(tokio::spawn(async move {
                     let outcome = node.redeem(&invite).await;
+                    if outcome.as_ref().is_err_and(|e| e.code == "invite_refused") {
+                        // Used or expired on the other side: stop trying.
+                        let _ = node
+                            .with(|r| r.storage_mut().profile_write(&[(&key, None)]))
+                            .await;
+                    }
                     node.record_attempt(slot, outcome.is_ok()).await;
                 }));
             }

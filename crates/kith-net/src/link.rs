@@ -140,8 +140,6 @@ impl<L: LinkService> LinkProtocol<L> {
             }
         }
         let _ = send.finish();
-        // Let the last frame reach the dialer before the connection closes.
-        let _ = tokio::time::timeout(Duration::from_secs(2), connection.closed()).await;
         Ok(())
     }
 }
@@ -153,6 +151,9 @@ impl<L: LinkService> ProtocolHandler for LinkProtocol<L> {
             Ok(Err(e)) => tracing::info!("link exchange ended: {e}"),
             Err(_) => tracing::info!("link exchange timed out"),
         }
+        // Let the last frame (an answer or a refusal) reach the dialer: it
+        // closes the connection once it has read it.
+        let _ = tokio::time::timeout(Duration::from_secs(2), connection.closed()).await;
         connection.close(0u32.into(), b"done");
         Ok(())
     }
