@@ -448,3 +448,44 @@ proptest! {
         prop_assert_eq!(merged.log.state(), reference.state());
     }
 }
+
+#[test]
+fn a_log_rebuilt_from_its_entries_is_the_same_log() {
+    let a = account("laptop");
+    let mut entries: Vec<SignedDeviceEntry> = a.log.entries().cloned().collect();
+    entries.reverse();
+    let rebuilt = DeviceLog::from_entries(entries.clone()).unwrap();
+    assert_eq!(rebuilt.account_id(), a.log.account_id());
+    assert_eq!(rebuilt.state(), a.log.state());
+    // Without its genesis there is no account to rebuild.
+    let without_genesis: Vec<SignedDeviceEntry> = entries
+        .into_iter()
+        .filter(|e| {
+            e.peek(limits::MAX_ENTRY_BYTES)
+                .is_ok_and(|x: DeviceLogEntry| x.account.is_some())
+        })
+        .collect();
+    assert!(DeviceLog::from_entries(without_genesis).is_err());
+    assert!(DeviceLog::from_entries(Vec::new()).is_err());
+}
+
+#[test]
+fn device_keys_survive_export_and_import() {
+    let mut keys = DeviceKeys::generate("laptop", 1).unwrap();
+    keys.rotate_prekey(2).unwrap();
+    let exported = keys.export().unwrap();
+    let back = DeviceKeys::import(exported.expose()).unwrap();
+    assert_eq!(back.device_id(), keys.device_id());
+    assert_eq!(back.transport_id(), keys.transport_id());
+    assert_eq!(back.name(), "laptop");
+    assert_eq!(back.prekey_ids(), keys.prekey_ids());
+    assert_eq!(back.record().unwrap(), keys.record().unwrap());
+    // It signs as the same device.
+    let log = DeviceLog::create(&back, "Alice", 3).unwrap();
+    assert!(log.state().is_active(&keys.device_id()));
+    // Damaged bytes are an error, not a panic.
+    let bytes = exported.expose();
+    assert!(DeviceKeys::import(&bytes[..10]).is_err());
+    assert!(DeviceKeys::import(&bytes[..bytes.len() - 1]).is_err());
+    assert!(DeviceKeys::import(&[]).is_err());
+}

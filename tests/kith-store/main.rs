@@ -306,3 +306,55 @@ fn a_keystore_profile_keeps_its_key_in_the_os_keystore() {
         StoreError::Keystore("the key is missing from the keystore")
     );
 }
+
+#[test]
+fn profile_records_are_sealed_bound_to_their_key_and_durable() {
+    let (dir, mut store) = passphrase_profile();
+    let secret = b"profile secret that must not leak";
+    store
+        .profile_write(&[
+            ("keys", Some(secret.as_slice())),
+            ("log/aa", Some(b"one")),
+            ("log/bb", Some(b"two")),
+        ])
+        .unwrap();
+    assert_eq!(store.profile_get("keys").unwrap().unwrap().expose(), secret);
+    let logs: Vec<(String, Vec<u8>)> = store
+        .profile_scan("log/")
+        .unwrap()
+        .into_iter()
+        .map(|(k, v)| (k, v.expose().to_vec()))
+        .collect();
+    assert_eq!(
+        logs,
+        [
+            ("log/aa".to_owned(), b"one".to_vec()),
+            ("log/bb".to_owned(), b"two".to_vec())
+        ]
+    );
+    store.profile_write(&[("log/aa", None)]).unwrap();
+    assert!(store.profile_get("log/aa").unwrap().is_none());
+    drop(store);
+    let file = std::fs::read(dir.path().join(kith_store::DATABASE_FILE)).unwrap();
+    assert!(
+        !file.windows(secret.len()).any(|w| w == secret),
+        "a profile value reached the file in the clear"
+    );
+    // A sealed value moved to another key does not open.
+    {
+        let db = redb::Database::open(dir.path().join(kith_store::DATABASE_FILE)).unwrap();
+        let txn = db.begin_write().unwrap();
+        {
+            let mut table = txn.open_table(kith_store::tables::PROFILE).unwrap();
+            let sealed = table.get("keys").unwrap().unwrap().value().to_vec();
+            table.insert("log/cc", sealed.as_slice()).unwrap();
+        }
+        txn.commit().unwrap();
+    }
+    let store = Store::open(dir.path(), Unlock::Passphrase(pass("hunter2 but longer"))).unwrap();
+    assert_eq!(store.profile_get("keys").unwrap().unwrap().expose(), secret);
+    assert!(matches!(
+        store.profile_get("log/cc"),
+        Err(StoreError::Corrupt(_))
+    ));
+}

@@ -6,6 +6,7 @@
     clippy::indexing_slicing
 )]
 
+mod directory;
 mod random;
 mod scenarios;
 
