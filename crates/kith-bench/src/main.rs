@@ -11,6 +11,7 @@
 
 mod b0;
 mod measure;
+mod net;
 mod reconcile;
 mod sessions;
 mod storage;
@@ -50,6 +51,10 @@ enum Bench {
     B1,
     /// B2 ingest: received entries verified, decrypted and stored.
     B2,
+    /// B3 link_sync: a newly linked device pulls the history over loopback iroh.
+    B3,
+    /// B5 latency: messages A1 -> B1, B2 over loopback iroh, durable on both sides.
+    B5,
 }
 
 #[derive(Serialize)]
@@ -158,6 +163,44 @@ fn main() -> anyhow::Result<()> {
                 ingest.ratio_to_verify
             );
             let path = write_json(&cli.out, "B2", cli.quick, &ingest)?;
+            std::fs::remove_dir_all(&base).ok();
+            println!("wrote {}", path.display());
+        }
+        Bench::B3 => {
+            let base = cli.out.join("tmp");
+            let r = net::b3(cli.quick, &base)?;
+            println!(
+                "B3 link_sync: a device linked after {} messages pulls them over loopback iroh ({} bytes of frames)",
+                r.entries, r.bytes
+            );
+            println!(
+                "kith: {:.2} s ({:.0} entries/s); anchors: ingest from memory {:.2} s, bare iroh copy {:.3} s",
+                r.kith_seconds, r.kith_entries_per_sec, r.ingest_only_seconds, r.bare_copy_seconds
+            );
+            println!(
+                "kith / ingest-only = {:.2}, kith / bare copy = {:.1} (target: < 10 s for 100k)",
+                r.ratio_to_ingest, r.ratio_to_bare_copy
+            );
+            let path = write_json(&cli.out, "B3", cli.quick, &r)?;
+            std::fs::remove_dir_all(&base).ok();
+            println!("wrote {}", path.display());
+        }
+        Bench::B5 => {
+            let base = cli.out.join("tmp");
+            let r = net::b5(cli.quick, &base)?;
+            println!(
+                "B5 latency: {} messages A1 -> B1, B2 over loopback iroh, durable on both sides",
+                r.messages
+            );
+            for (name, p50, p99) in &r.devices {
+                println!("to {name}: p50 {p50:.2} ms, p99 {p99:.2} ms");
+            }
+            println!(
+                "anchor (bare iroh ping-pong + 2 fdatasync): p50 {:.2} ms, p99 {:.2} ms",
+                r.anchor_p50_ms, r.anchor_p99_ms
+            );
+            println!("worst p99 / anchor p99 = {:.2} (target <= 3)", r.ratio_p99);
+            let path = write_json(&cli.out, "B5", cli.quick, &r)?;
             std::fs::remove_dir_all(&base).ok();
             println!("wrote {}", path.display());
         }

@@ -48,7 +48,7 @@ fn timed(item: &str, n: usize, f: impl FnOnce() -> anyhow::Result<()>) -> anyhow
 }
 
 /// A fresh folder under `base`.
-fn scratch(base: &Path, name: &str) -> anyhow::Result<PathBuf> {
+pub(crate) fn scratch(base: &Path, name: &str) -> anyhow::Result<PathBuf> {
     let dir = base.join(format!("{name}-{}", std::process::id()));
     if dir.exists() {
         std::fs::remove_dir_all(&dir)?;

@@ -349,6 +349,30 @@ impl<S: Storage> Replica<S> {
                 self.logs.insert(log.account_id(), log);
             }
         }
+        self.forget_revoked();
+    }
+
+    /// Drops the sessions with revoked devices: nothing new is encrypted
+    /// for them, and their keys are gone from this device.
+    fn forget_revoked(&mut self) {
+        self.verified_keys.clear();
+        let revoked: Vec<DeviceId> = self
+            .logs
+            .values()
+            .flat_map(|log| {
+                log.state()
+                    .devices
+                    .values()
+                    .filter(|d| d.status != DeviceStatus::Active)
+                    .map(|d| d.record.device)
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        for device in revoked {
+            if self.sessions.has_session(&device).unwrap_or(false) {
+                let _ = self.sessions.forget(&device);
+            }
+        }
     }
 
     /// Opens (or returns) the direct conversation with a contact whose device
@@ -670,8 +694,7 @@ impl<S: Storage> Replica<S> {
         }
         let mut outputs = Vec::new();
         if !changed.is_empty() {
-            // Keys of revoked devices must not stay cached.
-            self.verified_keys.clear();
+            self.forget_revoked();
             outputs.push(Output::Event(Event::DirectoryChanged {
                 accounts: changed.clone(),
             }));
