@@ -9,7 +9,7 @@ use kith_identity::{DeviceKeys, DeviceLog};
 use kith_session::Sessions;
 use kith_sync::MemoryStorage;
 use kith_sync::{Input, Replica};
-use kith_wire::{DeviceId, DeviceOp, SyncMessage, decode, limits};
+use kith_wire::{DeviceId, SyncMessage, decode, limits};
 use libfuzzer_sys::fuzz_target;
 
 struct Fixture {

@@ -2,7 +2,10 @@
 //! whatever decodes re-encodes to a value that decodes to itself.
 #![no_main]
 
-use kith_wire::{DeviceLogEntry, Invite, SignedDeviceEntry, decode, encode, limits};
+use kith_wire::{
+    AddressAnnouncement, DeviceLogEntry, Invite, LinkMessage, MAX_LINK_FRAME_BYTES,
+    SignedDeviceEntry, decode, encode, limits,
+};
 use libfuzzer_sys::fuzz_target;
 
 fn round_trip<T>(bytes: &[u8], max: usize)
@@ -27,5 +30,10 @@ fuzz_target!(|bytes: &[u8]| {
     }
     if let Ok(invite) = decode::<Invite>(bytes, limits::MAX_INVITE_BYTES) {
         let _ = invite.check_limits();
+    }
+    round_trip::<AddressAnnouncement>(bytes, limits::MAX_ENTRY_BYTES);
+    round_trip::<LinkMessage>(bytes, MAX_LINK_FRAME_BYTES);
+    if let Ok(message) = decode::<LinkMessage>(bytes, MAX_LINK_FRAME_BYTES) {
+        let _ = message.check_limits();
     }
 });

@@ -80,8 +80,7 @@ pub(crate) async fn send(
             .and_then(Value::as_str)
             .unwrap_or("the daemon failed")
             .to_owned();
-        let code: &'static str = Box::leak(code.into_boxed_str());
-        Ok(Some(Err(CoreError::new(code, message))))
+        Ok(Some(Err(CoreError::from_code(&code, message))))
     }
     #[cfg(not(unix))]
     {

@@ -347,6 +347,12 @@ async fn run(cli: &Cli, ctx: &Ctx) -> Result<Value, CoreError> {
                 offline()
             };
             let node = Node::open(&ctx.data_dir, net).await?;
+            if let Command::Sync { timeout } = other {
+                human::progress(
+                    ctx,
+                    &format!("syncing with every reachable device (at most {timeout} s)…"),
+                );
+            }
             let result = match other {
                 Command::Contact(ContactCommand::Add { .. }) => {
                     node.go_online().await?;

@@ -8,16 +8,38 @@ use serde::Serialize;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, thiserror::Error)]
 #[error("{message}")]
 pub struct CoreError {
-    /// Stable, machine-readable: `no_profile`, `profile_exists`,
-    /// `unknown_contact`, `ambiguous`, `bad_uri`, `invite_expired`,
-    /// `unknown_message`, `unknown_device`, `not_reachable`,
-    /// `contact_compromised`, `safety_number_mismatch`, `device_revoked`,
-    /// `invite_refused`, `timeout`, `locked`, `daemon_running`, `daemon`,
-    /// `network`, `storage`, `io`, `invalid_input`, `unsupported`, `internal`.
+    /// Stable, machine-readable: one of [`CODES`].
     pub code: &'static str,
     /// For people.
     pub message: String,
 }
+
+/// Every code a [`CoreError`] can carry.
+pub const CODES: &[&str] = &[
+    "no_profile",
+    "profile_exists",
+    "unknown_contact",
+    "ambiguous",
+    "bad_uri",
+    "invite_expired",
+    "invite_refused",
+    "unknown_message",
+    "unknown_device",
+    "not_reachable",
+    "contact_compromised",
+    "safety_number_mismatch",
+    "device_revoked",
+    "daemon_running",
+    "daemon",
+    "timeout",
+    "locked",
+    "network",
+    "storage",
+    "io",
+    "invalid_input",
+    "unsupported",
+    "internal",
+];
 
 impl CoreError {
     /// An error with `code` and `message`.
@@ -26,6 +48,17 @@ impl CoreError {
             code,
             message: message.into(),
         }
+    }
+
+    /// An error whose code arrived as text (from the daemon's socket): one
+    /// of [`CODES`], else `daemon`.
+    pub fn from_code(code: &str, message: impl Into<String>) -> Self {
+        let code = CODES
+            .iter()
+            .find(|c| **c == code)
+            .copied()
+            .unwrap_or("daemon");
+        Self::new(code, message)
     }
 }
 

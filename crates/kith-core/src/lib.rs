@@ -13,7 +13,7 @@ mod node;
 mod profile;
 mod views;
 
-pub use error::{CoreError, Result};
+pub use error::{CODES, CoreError, Result};
 pub use join::request_link;
 pub use kith_net::{NetConfig, Relays};
 pub use node::{Node, protection_from_env, unlock_from_env};

@@ -60,15 +60,12 @@ pub fn protection_from_env() -> Protection {
 }
 
 /// How to unlock a profile: the passphrase from `KITH_PASSPHRASE` if set,
-/// else the key file, else the OS keystore.
-pub fn unlock_from_env(dir: &Path) -> Unlock {
-    if let Ok(passphrase) = std::env::var("KITH_PASSPHRASE") {
-        return Unlock::Passphrase(SecretVec::from_vec(passphrase.into_bytes()));
+/// else the key file (the OS keystore is tried when the file says so).
+pub fn unlock_from_env() -> Unlock {
+    match std::env::var("KITH_PASSPHRASE") {
+        Ok(passphrase) => Unlock::Passphrase(SecretVec::from_vec(passphrase.into_bytes())),
+        Err(_) => Unlock::KeyFile,
     }
-    if dir.join(kith_store::KEY_FILE).exists() && !kith_store::keystore_is_set() {
-        return Unlock::KeyFile;
-    }
-    Unlock::KeyFile
 }
 
 fn open_store(dir: &Path) -> Result<Store> {
@@ -81,8 +78,17 @@ fn open_store(dir: &Path) -> Result<Store> {
             ),
         ));
     }
-    match Store::open(dir, unlock_from_env(dir)) {
-        Err(kith_store::StoreError::WrongProtection(_)) => Ok(Store::open(dir, Unlock::Keystore)?),
+    let passphrase_given = std::env::var_os("KITH_PASSPHRASE").is_some();
+    match Store::open(dir, unlock_from_env()) {
+        Err(kith_store::StoreError::WrongProtection(_)) if !passphrase_given => {
+            match Store::open(dir, Unlock::Keystore) {
+                Err(kith_store::StoreError::WrongProtection(_)) => Err(CoreError::new(
+                    "locked",
+                    "this profile is protected by a passphrase: set KITH_PASSPHRASE",
+                )),
+                other => Ok(other?),
+            }
+        }
         other => Ok(other?),
     }
 }
@@ -121,6 +127,9 @@ pub(crate) struct Inner {
     online: Mutex<Option<Online>>,
     backoff: Mutex<HashMap<Vec<u8>, Backoff>>,
     revoked: std::sync::atomic::AtomicBool,
+    /// Short tasks the node started (connect at once after a link or an
+    /// invite); aborted on shutdown so the profile is released.
+    tasks: std::sync::Mutex<tokio::task::JoinSet<()>>,
     dir: PathBuf,
 }
 
@@ -218,6 +227,7 @@ impl Node {
                 online: Mutex::new(None),
                 backoff: Mutex::new(HashMap::new()),
                 revoked: std::sync::atomic::AtomicBool::new(revoked),
+                tasks: std::sync::Mutex::new(tokio::task::JoinSet::new()),
                 dir: dir.to_owned(),
             }),
         };
@@ -367,13 +377,34 @@ impl Node {
         Ok(())
     }
 
+    fn spawn(&self, task: impl Future<Output = ()> + Send + 'static) {
+        if let Ok(mut tasks) = self.inner.tasks.lock() {
+            // Finished ones are dropped as new ones come.
+            while tasks.try_join_next().is_some() {}
+            tasks.spawn(task);
+        }
+    }
+
     /// Stops serving and closes every connection; everything acknowledged
-    /// is already durable.
+    /// is already durable. When it returns, the node's own tasks are gone:
+    /// once the caller drops its handles, the profile is closed and can be
+    /// opened again.
     pub async fn shutdown(&self) {
         let online = self.inner.online.lock().await.take();
+        let tasks = self
+            .inner
+            .tasks
+            .lock()
+            .map(|mut t| std::mem::take(&mut *t))
+            .ok();
+        if let Some(mut tasks) = tasks {
+            tasks.abort_all();
+            while tasks.join_next().await.is_some() {}
+        }
         if let Some(online) = online {
             for task in online.tasks {
                 task.abort();
+                let _ = task.await;
             }
             self.inner.sync.disconnect_all().await;
             let _ = tokio::time::timeout(Duration::from_secs(4), online.router.shutdown()).await;
@@ -381,6 +412,11 @@ impl Node {
             let _ =
                 tokio::time::timeout(Duration::from_secs(2), self.inner.sync.endpoint().close())
                     .await;
+        }
+        // Connection tasks end as their connections close.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while self.inner.sync.handles() > 1 && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
         }
     }
 
@@ -538,7 +574,7 @@ impl Node {
         // Sync at once with the device we just met.
         let node = self.clone();
         let transport = invite.transport;
-        tokio::spawn(async move { node.try_connect_transport(transport).await });
+        self.spawn(async move { node.try_connect_transport(transport).await });
         Ok(())
     }
 
@@ -1038,7 +1074,7 @@ impl Node {
         dial.joined(entries).await?;
         // Sync at once: the new device wants the history.
         let node = self.clone();
-        tokio::spawn(async move { node.try_connect_transport(request.transport).await });
+        self.spawn(async move { node.try_connect_transport(request.transport).await });
         let _ = name;
         self.devices()
             .await
@@ -1106,7 +1142,8 @@ impl Node {
     /// whose backoff has run out, and redeem pending invites.
     async fn connect_round(&self) {
         let connected = self.inner.sync.connected().await;
-        let mut attempts = Vec::new();
+        // Dropped (and so aborted) with this round if the connector stops.
+        let mut attempts = tokio::task::JoinSet::new();
         for device in self.targets().await {
             if connected.contains(&device) {
                 self.inner
@@ -1125,11 +1162,11 @@ impl Node {
                 .is_none_or(Backoff::due);
             if due {
                 let node = self.clone();
-                attempts.push(tokio::spawn(async move {
+                attempts.spawn(async move {
                     let outcome = node.connect_device(device).await;
                     node.record_attempt(device.0.to_vec(), outcome.is_ok())
                         .await;
-                }));
+                });
             }
         }
         let pending = self
@@ -1153,7 +1190,7 @@ impl Node {
                 .is_none_or(Backoff::due);
             if due {
                 let node = self.clone();
-                attempts.push(tokio::spawn(async move {
+                attempts.spawn(async move {
                     let outcome = node.redeem(&invite).await;
                     if outcome.as_ref().is_err_and(|e| e.code == "invite_refused") {
                         // Used or expired on the other side: stop trying.
@@ -1162,12 +1199,10 @@ impl Node {
                             .await;
                     }
                     node.record_attempt(slot, outcome.is_ok()).await;
-                }));
+                });
             }
         }
-        for attempt in attempts {
-            let _ = attempt.await;
-        }
+        while attempts.join_next().await.is_some() {}
     }
 
     async fn record_attempt(&self, slot: Vec<u8>, ok: bool) {
@@ -1443,6 +1478,11 @@ impl LinkService for Node {
         let invite: Invite =
             kith_wire::decode(stored.expose(), kith_wire::limits::MAX_INVITE_BYTES)
                 .map_err(|_| "damaged invite".to_owned())?;
+        // Claimed now, before anything else: single use even when two
+        // dialers race with the same secret.
+        self.with(|r| r.storage_mut().profile_write(&[(&key, None)]))
+            .await
+            .map_err(|e| e.to_string())?;
         if !kith_crypto::ct_eq(invite.secret.as_bytes(), secret.as_bytes()) {
             return Err("unknown or already used invite".into());
         }
@@ -1475,15 +1515,11 @@ impl LinkService for Node {
                 state: "unvalidated",
             });
         }
-        // Single use.
-        self.with(|r| r.storage_mut().profile_write(&[(&key, None)]))
-            .await
-            .map_err(|e| e.to_string())?;
         let log = self.own_log_entries().await;
         let announcement = self.own_announcement().await;
         // Sync right away with the device that just redeemed.
         let node = self.clone();
-        tokio::spawn(async move {
+        self.spawn(async move {
             tokio::time::sleep(Duration::from_millis(200)).await;
             node.try_connect_transport(remote).await;
         });

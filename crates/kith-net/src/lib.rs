@@ -154,6 +154,11 @@ impl<S: Storage + Send + 'static> SyncNode<S> {
         &self.inner.endpoint
     }
 
+    /// How many handles to this node exist (connection tasks hold one each).
+    pub fn handles(&self) -> usize {
+        Arc::strong_count(&self.inner)
+    }
+
     /// Runs `f` on the engine and carries out what it outputs.
     pub async fn with_replica<R>(&self, f: impl FnOnce(&mut Replica<S>) -> (R, Vec<Output>)) -> R {
         let (result, outputs) = {

@@ -1,0 +1,144 @@
+//! The node API in one process: two accounts on loopback, the event stream,
+//! and errors with stable codes.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::time::Duration;
+
+use kith_core::{NetConfig, Node, NodeEvent};
+use kith_store::Protection;
+
+async fn node(dir: &std::path::Path, name: &str) -> Node {
+    Node::create(
+        dir,
+        name,
+        &format!("{name}-dev"),
+        NetConfig::local(),
+        Protection::KeyFile,
+    )
+    .await
+    .unwrap()
+}
+
+/// The next event matching `want`, within 20 s.
+async fn next_event(
+    events: &mut tokio::sync::broadcast::Receiver<NodeEvent>,
+    want: impl Fn(&NodeEvent) -> bool,
+) -> NodeEvent {
+    tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            match events.recv().await {
+                Ok(event) if want(&event) => return event,
+                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(e) => panic!("event stream ended: {e}"),
+            }
+        }
+    })
+    .await
+    .expect("no such event within 20 s")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_meet_by_invite_and_the_event_stream_reports_it_all() {
+    let root = tempfile::tempdir().unwrap();
+    let alice = node(&root.path().join("alice"), "Alice").await;
+    let bob = node(&root.path().join("bob"), "Bob").await;
+    alice.go_online().await.unwrap();
+    bob.go_online().await.unwrap();
+    let mut alice_events = alice.subscribe();
+    let mut bob_events = bob.subscribe();
+    let alice_id = alice.identity().await.account_id;
+    let bob_id = bob.identity().await.account_id;
+    assert!(!alice.identity().await.addresses.is_empty());
+
+    let added = bob
+        .add_contact(&alice.invite().await.unwrap(), None)
+        .await
+        .unwrap();
+    assert_eq!(added.contact_id, alice_id);
+    assert_eq!(added.state, "unvalidated");
+    assert_eq!(added.devices.len(), 1, "the invite was redeemed at once");
+    // Alice hears of Bob (the invite made it mutual).
+    let event = next_event(&mut alice_events, |e| {
+        matches!(e, NodeEvent::TrustChanged { .. })
+    })
+    .await;
+    assert_eq!(
+        event,
+        NodeEvent::TrustChanged {
+            contact_id: bob_id.clone(),
+            state: "unvalidated"
+        }
+    );
+
+    let sent = alice.send(&bob_id, "hello Bob", false).await.unwrap();
+    let event = next_event(&mut bob_events, |e| {
+        matches!(e, NodeEvent::MessageReceived { .. })
+    })
+    .await;
+    assert_eq!(
+        event,
+        NodeEvent::MessageReceived {
+            conversation_id: sent.conversation_id.clone(),
+            message_id: sent.message_id.clone(),
+            author_account: alice_id.clone(),
+        }
+    );
+    // Bob's device confirms; Alice sees the delivery.
+    let event = next_event(&mut alice_events, |e| {
+        matches!(e, NodeEvent::Delivered { .. })
+    })
+    .await;
+    let NodeEvent::Delivered { message_ids, .. } = event else {
+        unreachable!()
+    };
+    assert!(message_ids.contains(&sent.message_id));
+    let messages = alice.messages(&bob_id).await.unwrap();
+    assert_eq!(messages[0].text.as_deref(), Some("hello Bob"));
+    assert!(messages[0].delivery.values().all(|d| *d == "delivered"));
+
+    // Trust changes are events too, and errors carry stable codes.
+    alice.compromise("Bob").await.unwrap();
+    let event = next_event(&mut alice_events, |e| {
+        matches!(
+            e,
+            NodeEvent::TrustChanged {
+                state: "compromised",
+                ..
+            }
+        )
+    })
+    .await;
+    assert!(matches!(event, NodeEvent::TrustChanged { .. }));
+    assert_eq!(
+        alice.send("Bob", "hi", false).await.unwrap_err().code,
+        "contact_compromised"
+    );
+    assert_eq!(
+        alice.send("Carol", "hi", false).await.unwrap_err().code,
+        "unknown_contact"
+    );
+    assert_eq!(
+        alice.add_contact("kith:AAAA", None).await.unwrap_err().code,
+        "bad_uri"
+    );
+    assert_eq!(
+        alice.link_accept("not a link").await.unwrap_err().code,
+        "bad_uri"
+    );
+
+    alice.shutdown().await;
+    bob.shutdown().await;
+    // Everything is still there after a restart.
+    drop((alice, bob));
+    let alice = Node::open(&root.path().join("alice"), NetConfig::local())
+        .await
+        .unwrap();
+    assert_eq!(alice.contacts().await[0].state, "compromised");
+    assert_eq!(alice.messages(&bob_id).await.unwrap().len(), 1);
+    alice.shutdown().await;
+}
