@@ -97,12 +97,24 @@ pub(crate) fn print(out: &mut impl Write, command: &Command, value: &Value) -> s
             s(value, "kith"),
             s(value, "libsodium")
         ),
-        Command::Init { .. } => writeln!(
-            out,
-            "Account created.\n  account: {}\n  this device: {}\nNext: `kith invite` to share a link, `kith daemon` to go online.",
-            s(value, "account_id"),
-            s(value, "device_id")
-        ),
+        Command::Init { .. } => {
+            writeln!(
+                out,
+                "Account created.\n  account: {}\n  this device: {}",
+                s(value, "account_id"),
+                s(value, "device_id")
+            )?;
+            if s(value, "protection") == "key_file" {
+                writeln!(
+                    out,
+                    "Note: the profile's key is in an owner-only file next to it; set KITH_PASSPHRASE\nbefore `kith init` to protect it with a passphrase instead."
+                )?;
+            }
+            writeln!(
+                out,
+                "Next: `kith invite` to share a link, `kith daemon` to go online."
+            )
+        }
         Command::Whoami => {
             writeln!(out, "{} ({})", s(value, "name"), s(value, "account_id"))?;
             writeln!(out, "  this device: {}", s(value, "device_id"))?;

@@ -321,17 +321,21 @@ async fn run(cli: &Cli, ctx: &Ctx) -> Result<Value, CoreError> {
                 ));
             }
             let device_name = device_name.clone().unwrap_or_else(host_name);
-            let node = Node::create(
-                &ctx.data_dir,
-                name,
-                &device_name,
-                offline(),
-                kith_core::protection_from_env(),
-            )
-            .await?;
+            let protection = kith_core::protection_from_env();
+            let protected_by = match protection {
+                kith_store::Protection::Passphrase(..) => "passphrase",
+                kith_store::Protection::Keystore => "keystore",
+                kith_store::Protection::KeyFile => "key_file",
+            };
+            let node =
+                Node::create(&ctx.data_dir, name, &device_name, offline(), protection).await?;
             let id = node.identity().await;
             node.shutdown().await;
-            Ok(json!({ "account_id": id.account_id, "device_id": id.device_id }))
+            Ok(json!({
+                "account_id": id.account_id,
+                "device_id": id.device_id,
+                "protection": protected_by,
+            }))
         }
         Command::Link(LinkCommand::Request { device_name, wait }) => {
             human::link_request(ctx, device_name.clone().unwrap_or_else(host_name), *wait).await
