@@ -53,6 +53,46 @@ ensure_system_packages() {
   need_package ca-certificates test -e /etc/ssl/certs/ca-certificates.crt
 }
 
+# What the desktop app (Tauri 2 on WebKitGTK) builds against, and what its
+# end-to-end tests drive it with.
+ensure_app_packages() {
+  need_package libwebkit2gtk-4.1-dev pkg-config --exists webkit2gtk-4.1
+  need_package libssl-dev pkg-config --exists openssl
+  need_package libxdo-dev test -e /usr/include/xdo.h
+  need_package libayatana-appindicator3-dev pkg-config --exists ayatana-appindicator3-0.1
+  need_package librsvg2-dev pkg-config --exists librsvg-2.0
+  need_package file command -v file
+  need_package xvfb command -v Xvfb
+  need_package webkit2gtk-driver command -v WebKitWebDriver
+  need_package imagemagick command -v import
+}
+
+# Node.js >= 20.19 for the UI build (Vite 8). Debian 12's own nodejs is 18:
+# then Node 20 comes from the npm registry's `node` package into the cache.
+node_ok() { node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=19)?0:1)' 2>/dev/null; }
+ensure_node() {
+  local prefix="$HOME/.cache/kith/node"
+  [ -x "$prefix/node_modules/.bin/node" ] && export PATH="$prefix/node_modules/.bin:$PATH"
+  if node_ok; then return 0; fi
+  need_package nodejs command -v node
+  need_package npm command -v npm
+  if ! node_ok; then
+    say "installing Node.js 20 from the npm registry into $prefix"
+    mkdir -p "$prefix"
+    npm install --prefix "$prefix" --no-audit --no-fund node@20.20.2 >&2
+    export PATH="$prefix/node_modules/.bin:$PATH"
+  fi
+  node_ok || die "Node.js >= 20.19 is needed for the UI build"
+}
+
+# The UI's npm packages (exactly as package-lock.json says) and its build,
+# which the app embeds.
+build_ui() {
+  ensure_node
+  say "UI: npm ci and build"
+  (cd ui && npm ci --no-audit --no-fund && npm run build) >&2
+}
+
 ensure_rust() {
   [ -d "$HOME/.cargo/bin" ] && export PATH="$HOME/.cargo/bin:$PATH"
   if ! command -v cargo >/dev/null 2>&1; then
@@ -116,12 +156,37 @@ fuzz_smoke() {
   done
 }
 
+# The real app under Xvfb, driven through tauri-driver + WebKitWebDriver:
+# two instances on loopback (ui/e2e/run.mjs). Screenshots of every screen
+# go to $CARGO_TARGET_DIR/e2e/.
+app_e2e() {
+  if ! command -v tauri-driver >/dev/null 2>&1; then
+    say "installing tauri-driver 2 (cargo install)"
+    cargo install tauri-driver --version ^2 --locked >&2
+  fi
+  say "app end-to-end test (Xvfb, tauri-driver)"
+  cargo build --locked -p kith-app --features custom-protocol -p kith-cli >&2
+  local e2e_status=0
+  (cd ui && KITH_E2E_SHOTS="$CARGO_TARGET_DIR/e2e" \
+    node e2e/run.mjs "$CARGO_TARGET_DIR/debug/kith-app" "$CARGO_TARGET_DIR/debug/kith") >&2 ||
+    e2e_status=$?
+  if [ "$e2e_status" -eq 0 ]; then
+    echo "test result: e2e. 1 passed; 0 failed; 0 ignored" | tee -a "$log"
+  else
+    echo "test result: e2e. 0 passed; 1 failed; 0 ignored" | tee -a "$log"
+    summarise_tests "$log" "$ran_ignored"
+    die "the app end-to-end test failed"
+  fi
+}
+
 cmd_test() {
   ensure_system_packages
+  ensure_app_packages
   ensure_rust
   local log started
   log="$(mktemp)"
   started=$SECONDS
+  build_ui
   say "cargo fmt --check"
   cargo fmt --all --check
   say "cargo clippy (-D warnings)"
@@ -149,6 +214,20 @@ cmd_test() {
   else
     say "no network namespaces here (not root?): the partition test stays skipped"
   fi
+  say "UI unit tests (Vitest)"
+  local ui_report
+  ui_report="$(mktemp)"
+  (cd ui && npx vitest run --reporter=default --reporter=json --outputFile="$ui_report") >&2 ||
+    status=$?
+  # In the same form as cargo's, so the closing line counts them.
+  node -e 'const r=require(process.argv[1]); console.log(`test result: ui. ${r.numPassedTests} passed; ${r.numFailedTests} failed; ${r.numPendingTests} ignored`)' \
+    "$ui_report" | tee -a "$log"
+  rm -f "$ui_report"
+  if [ "$status" -ne 0 ]; then
+    summarise_tests "$log" "$ran_ignored"
+    die "the UI unit tests failed"
+  fi
+  app_e2e
   fuzz_smoke
   say "benchmarks, quick mode (proves they run; no timing is asserted)"
   cargo run --release --locked -q -p kith-bench -- --quick b0
@@ -165,11 +244,14 @@ cmd_test() {
 
 cmd_run() {
   ensure_system_packages
+  ensure_app_packages
   ensure_rust
-  say "building kith"
+  build_ui
+  say "building the kith command-line node and the app"
   cargo build --release --locked -p kith-cli
-  say "starting kith (the desktop app arrives with src-tauri; this is the command-line node)"
-  "$CARGO_TARGET_DIR/release/kith" "${@:---help}"
+  (cd ui && TAURI_APP_PATH="$PWD/../src-tauri" npx tauri build --no-bundle -- --locked) >&2
+  say "starting Kith (the command-line node is $CARGO_TARGET_DIR/release/kith)"
+  "$CARGO_TARGET_DIR/release/kith-app" "$@"
 }
 
 case "${1:-}" in

@@ -209,24 +209,6 @@ pub(crate) enum DeviceCommand {
     },
 }
 
-fn default_data_dir() -> PathBuf {
-    let env = |k: &str| {
-        std::env::var_os(k)
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-    };
-    let home = env("HOME").unwrap_or_else(|| PathBuf::from("."));
-    if cfg!(target_os = "windows") {
-        env("APPDATA").unwrap_or(home).join("kith")
-    } else if cfg!(target_os = "macos") {
-        home.join("Library/Application Support/kith")
-    } else {
-        env("XDG_DATA_HOME")
-            .unwrap_or_else(|| home.join(".local/share"))
-            .join("kith")
-    }
-}
-
 fn host_name() -> String {
     std::fs::read_to_string("/etc/hostname")
         .ok()
@@ -387,7 +369,10 @@ async fn run(cli: &Cli, ctx: &Ctx) -> Result<Value, CoreError> {
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let ctx = Ctx {
-        data_dir: cli.data_dir.clone().unwrap_or_else(default_data_dir),
+        data_dir: cli
+            .data_dir
+            .clone()
+            .unwrap_or_else(kith_core::default_data_dir),
         net: cli.net.config(),
         json: cli.json,
     };

@@ -6,6 +6,7 @@ use serde::Serialize;
 
 /// An error with a stable code.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, thiserror::Error)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[error("{message}")]
 pub struct CoreError {
     /// Stable, machine-readable: one of [`CODES`].
@@ -21,6 +22,7 @@ pub const CODES: &[&str] = &[
     "unknown_contact",
     "ambiguous",
     "bad_uri",
+    "bad_image",
     "invite_expired",
     "invite_refused",
     "unknown_message",

@@ -524,7 +524,7 @@ impl Node {
         }
         self.emit(NodeEvent::TrustChanged {
             contact_id: account.to_hex(),
-            state: "unvalidated",
+            state: "unvalidated".into(),
         });
         self.contact_view(&account).await
     }
@@ -743,7 +743,7 @@ impl Node {
         .await?;
         self.emit(NodeEvent::TrustChanged {
             contact_id: account.to_hex(),
-            state: trust_name(trust),
+            state: trust_name(trust).into(),
         });
         Ok(())
     }
@@ -1377,7 +1377,7 @@ impl Node {
                                 },
                             ) if conversation == self_id => Some(NodeEvent::TrustChanged {
                                 contact_id: account.to_hex(),
-                                state: trust_name(*trust),
+                                state: trust_name(*trust).into(),
                             }),
                             (EntryKind::Tombstone, _) if conversation == self_id => {
                                 Some(NodeEvent::Deleted {
@@ -1512,7 +1512,7 @@ impl LinkService for Node {
             .map_err(|e| e.to_string())?;
             self.emit(NodeEvent::TrustChanged {
                 contact_id: account.to_hex(),
-                state: "unvalidated",
+                state: "unvalidated".into(),
             });
         }
         let log = self.own_log_entries().await;

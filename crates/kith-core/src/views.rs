@@ -7,6 +7,7 @@ use serde::Serialize;
 
 /// This device and its account.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Identity {
     /// The account.
     pub account_id: String,
@@ -20,6 +21,7 @@ pub struct Identity {
 
 /// A contact.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct ContactView {
     /// Its account id.
     pub contact_id: String,
@@ -33,6 +35,7 @@ pub struct ContactView {
 
 /// One of my devices.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct DeviceView {
     /// The device.
     pub device_id: String,
@@ -46,6 +49,7 @@ pub struct DeviceView {
 
 /// A message in display order.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct MessageView {
     /// The message (its entry hash).
     pub message_id: String,
@@ -65,6 +69,7 @@ pub struct MessageView {
 
 /// A message written (queued; delivered when possible).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Sent {
     /// The message.
     pub message_id: String,
@@ -74,6 +79,7 @@ pub struct Sent {
 
 /// What a `sync` reached.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct SyncReport {
     /// Devices connected during the sync.
     pub reached: Vec<String>,
@@ -84,7 +90,8 @@ pub struct SyncReport {
 }
 
 /// Something that happened, for the UI.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum NodeEvent {
     /// A message arrived (or one of mine from another of my devices).
@@ -110,7 +117,7 @@ pub enum NodeEvent {
         /// The contact.
         contact_id: String,
         /// Its state now.
-        state: &'static str,
+        state: String,
     },
     /// The devices of an account (mine or a contact's) changed.
     DevicesChanged {

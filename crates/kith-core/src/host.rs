@@ -1,0 +1,176 @@
+//! A node that may not exist yet: the app starts before any profile does
+//! (onboarding creates or links one). `Host` owns the profile folder and
+//! the network settings, opens the node on demand, and carries its events
+//! across the moment it is created.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Serialize;
+use tokio::sync::{Mutex, broadcast};
+
+use crate::error::{CoreError, Result};
+use crate::views::{Identity, NodeEvent};
+use crate::{NetConfig, Node};
+
+/// Where a profile lives by default: the OS data folder (`~/.local/share/kith`
+/// on Linux, `~/Library/Application Support/kith` on macOS, `%APPDATA%\kith`
+/// on Windows), unless `KITH_DATA_DIR` says otherwise.
+pub fn default_data_dir() -> PathBuf {
+    let env = |k: &str| {
+        std::env::var_os(k)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    if let Some(dir) = env("KITH_DATA_DIR") {
+        return dir;
+    }
+    let home = env("HOME").unwrap_or_else(|| PathBuf::from("."));
+    if cfg!(target_os = "windows") {
+        env("APPDATA").unwrap_or(home).join("kith")
+    } else if cfg!(target_os = "macos") {
+        home.join("Library/Application Support/kith")
+    } else {
+        env("XDG_DATA_HOME")
+            .unwrap_or_else(|| home.join(".local/share"))
+            .join("kith")
+    }
+}
+
+/// Whether a profile exists and, if it is open, who it is.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct Status {
+    /// A profile exists in the folder.
+    pub has_profile: bool,
+    /// This device and account, once open.
+    pub identity: Option<Identity>,
+    /// The profile folder.
+    pub data_dir: String,
+}
+
+/// The node of one profile folder, opened (and put online) on demand.
+pub struct Host {
+    dir: PathBuf,
+    net: NetConfig,
+    node: Mutex<Option<Node>>,
+    events: broadcast::Sender<NodeEvent>,
+}
+
+impl std::fmt::Debug for Host {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Host")
+            .field("dir", &self.dir)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Host {
+    /// A host for the profile in `dir`, with these network settings.
+    pub fn new(dir: &Path, net: NetConfig) -> Self {
+        let (events, _) = broadcast::channel(1024);
+        Self {
+            dir: dir.to_owned(),
+            net,
+            node: Mutex::new(None),
+            events,
+        }
+    }
+
+    /// Events of whichever node is open now or later.
+    pub fn subscribe(&self) -> broadcast::Receiver<NodeEvent> {
+        self.events.subscribe()
+    }
+
+    fn has_profile(&self) -> bool {
+        self.dir.join(kith_store::DATABASE_FILE).exists()
+    }
+
+    async fn adopt(&self, node: Node) -> Result<Node> {
+        node.go_online().await?;
+        let mut from = node.subscribe();
+        let to = self.events.clone();
+        tokio::spawn(async move {
+            loop {
+                match from.recv().await {
+                    Ok(event) => {
+                        let _ = to.send(event);
+                    }
+                    Err(broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(broadcast::error::RecvError::Closed) => return,
+                }
+            }
+        });
+        *self.node.lock().await = Some(node.clone());
+        Ok(node)
+    }
+
+    /// The open node, opening (and putting online) the profile if needed;
+    /// `no_profile` if there is none yet.
+    pub async fn node(&self) -> Result<Node> {
+        if let Some(node) = self.node.lock().await.as_ref() {
+            return Ok(node.clone());
+        }
+        let node = Node::open(&self.dir, self.net.clone()).await?;
+        self.adopt(node).await
+    }
+
+    /// Whether a profile exists, and who it is (opening it if it exists).
+    pub async fn status(&self) -> Result<Status> {
+        let identity = if self.has_profile() {
+            Some(self.node().await?.identity().await)
+        } else {
+            None
+        };
+        Ok(Status {
+            has_profile: identity.is_some(),
+            identity,
+            data_dir: self.dir.display().to_string(),
+        })
+    }
+
+    /// Creates a new account on this device.
+    pub async fn create(&self, name: &str, device_name: &str) -> Result<Identity> {
+        let node = Node::create(
+            &self.dir,
+            name,
+            device_name,
+            self.net.clone(),
+            crate::protection_from_env(),
+        )
+        .await?;
+        Ok(self.adopt(node).await?.identity().await)
+    }
+
+    /// Links this (new) device to an account: `on_uri` gets the
+    /// `kith-link:` URI to show; returns once a device of the account has
+    /// accepted (at most 10 minutes) and the history sync has started.
+    pub async fn link_request(
+        &self,
+        device_name: &str,
+        on_uri: impl FnOnce(String) + Send,
+    ) -> Result<Identity> {
+        if self.has_profile() {
+            return Err(CoreError::new(
+                "profile_exists",
+                "this device already has a profile",
+            ));
+        }
+        let node = crate::request_link(
+            &self.dir,
+            device_name,
+            self.net.clone(),
+            Duration::from_secs(kith_identity::invite::DEFAULT_LINK_TTL_SECS),
+            on_uri,
+        )
+        .await?;
+        Ok(self.adopt(node).await?.identity().await)
+    }
+
+    /// Closes the node (clean shutdown).
+    pub async fn shutdown(&self) {
+        if let Some(node) = self.node.lock().await.take() {
+            node.shutdown().await;
+        }
+    }
+}

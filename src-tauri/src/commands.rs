@@ -1,0 +1,178 @@
+//! The commands: each a one-line delegation to `kith-core`. (They live in
+//! their own module: Tauri's glue cannot export `pub` commands from the
+//! crate root.)
+
+use kith_core::{
+    ContactView, CoreError, DeviceView, Host, Identity, MessageView, Sent, Status, SyncReport,
+};
+use tauri::State;
+use tauri_specta::Event;
+
+use crate::LinkUri;
+
+type Answer<T> = Result<T, CoreError>;
+
+/// Whether a profile exists, and who it is.
+#[tauri::command]
+#[specta::specta]
+pub async fn status(host: State<'_, Host>) -> Answer<Status> {
+    host.status().await
+}
+
+/// Creates a new account on this device.
+#[tauri::command]
+#[specta::specta]
+pub async fn create_account(
+    host: State<'_, Host>,
+    name: String,
+    device_name: String,
+) -> Answer<Identity> {
+    host.create(&name, &device_name).await
+}
+
+/// Links this new device to an existing account (shows a link, waits).
+#[tauri::command]
+#[specta::specta]
+pub async fn link_request(
+    app: tauri::AppHandle,
+    host: State<'_, Host>,
+    device_name: String,
+) -> Answer<Identity> {
+    host.link_request(&device_name, |uri| drop(LinkUri { uri }.emit(&app)))
+        .await
+}
+
+/// This device and account.
+#[tauri::command]
+#[specta::specta]
+pub async fn identity(host: State<'_, Host>) -> Answer<Identity> {
+    Ok(host.node().await?.identity().await)
+}
+
+/// A fresh `kith:` invite.
+#[tauri::command]
+#[specta::specta]
+pub async fn invite(host: State<'_, Host>) -> Answer<String> {
+    host.node().await?.invite().await
+}
+
+/// The QR code of a link, as an SVG document.
+#[tauri::command]
+#[specta::specta]
+pub fn qr_svg(uri: String) -> Answer<String> {
+    kith_core::qr_svg(&uri)
+}
+
+/// The link in a QR code image (PNG or JPEG bytes).
+#[tauri::command]
+#[specta::specta]
+pub fn read_qr(image: Vec<u8>) -> Answer<String> {
+    kith_core::read_qr(&image)
+}
+
+/// Adds a contact from its `kith:` link.
+#[tauri::command]
+#[specta::specta]
+pub async fn add_contact(
+    host: State<'_, Host>,
+    uri: String,
+    name: Option<String>,
+) -> Answer<ContactView> {
+    host.node().await?.add_contact(&uri, name.as_deref()).await
+}
+
+/// Every contact.
+#[tauri::command]
+#[specta::specta]
+pub async fn contacts(host: State<'_, Host>) -> Answer<Vec<ContactView>> {
+    Ok(host.node().await?.contacts().await)
+}
+
+/// The safety number shared with a contact (60 digits).
+#[tauri::command]
+#[specta::specta]
+pub async fn safety_number(host: State<'_, Host>, contact: String) -> Answer<String> {
+    host.node().await?.safety_number(&contact).await
+}
+
+/// Validates a contact with the digits read from their device.
+#[tauri::command]
+#[specta::specta]
+pub async fn validate(
+    host: State<'_, Host>,
+    contact: String,
+    digits: String,
+) -> Answer<ContactView> {
+    host.node().await?.validate(&contact, &digits).await
+}
+
+/// Marks a contact compromised.
+#[tauri::command]
+#[specta::specta]
+pub async fn compromise(host: State<'_, Host>, contact: String) -> Answer<ContactView> {
+    host.node().await?.compromise(&contact).await
+}
+
+/// Sends a text (queued; delivered when possible).
+#[tauri::command]
+#[specta::specta]
+pub async fn send(
+    host: State<'_, Host>,
+    contact: String,
+    text: String,
+    anyway: bool,
+) -> Answer<Sent> {
+    host.node().await?.send(&contact, &text, anyway).await
+}
+
+/// The messages with a contact, in display order.
+#[tauri::command]
+#[specta::specta]
+pub async fn messages(host: State<'_, Host>, contact: String) -> Answer<Vec<MessageView>> {
+    host.node().await?.messages(&contact).await
+}
+
+/// Deletes a message from all of my devices.
+#[tauri::command]
+#[specta::specta]
+pub async fn delete_message(host: State<'_, Host>, message_id: String) -> Answer<()> {
+    host.node().await?.delete(&message_id).await
+}
+
+/// Deletes a whole conversation from all of my devices.
+#[tauri::command]
+#[specta::specta]
+pub async fn delete_conversation(host: State<'_, Host>, contact: String) -> Answer<()> {
+    host.node().await?.delete_conversation(&contact).await
+}
+
+/// My devices.
+#[tauri::command]
+#[specta::specta]
+pub async fn devices(host: State<'_, Host>) -> Answer<Vec<DeviceView>> {
+    Ok(host.node().await?.devices().await)
+}
+
+/// Accepts a new device's `kith-link:` link.
+#[tauri::command]
+#[specta::specta]
+pub async fn link_accept(host: State<'_, Host>, uri: String) -> Answer<DeviceView> {
+    host.node().await?.link_accept(&uri).await
+}
+
+/// Revokes (untrusts) one of my devices.
+#[tauri::command]
+#[specta::specta]
+pub async fn revoke(host: State<'_, Host>, device_id: String) -> Answer<()> {
+    host.node().await?.revoke(&device_id).await
+}
+
+/// Syncs with every reachable device now.
+#[tauri::command]
+#[specta::specta]
+pub async fn sync_now(host: State<'_, Host>, timeout_secs: u32) -> Answer<SyncReport> {
+    host.node()
+        .await?
+        .sync(std::time::Duration::from_secs(timeout_secs.into()))
+        .await
+}

@@ -1,0 +1,7 @@
+//! The Kith desktop app.
+// No console window next to the app on Windows release builds.
+#![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
+
+fn main() {
+    kith_app_lib::run();
+}

@@ -1,0 +1,140 @@
+// End-to-end test of the real app: two instances (Alice, Bob) under Xvfb,
+// each driven through tauri-driver + WebKitWebDriver, separate data dirs,
+// loopback only. Screenshots of every screen go to target/e2e/.
+//
+//   node e2e/run.mjs <path to kith-app built with custom-protocol> <path to kith CLI>
+import { spawn, execFileSync } from "node:child_process";
+import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { Session, button, sleep } from "./webdriver.mjs";
+
+const [app, cli] = process.argv.slice(2).map((p) => resolve(p));
+const shots = resolve(process.env.KITH_E2E_SHOTS ?? "../target/e2e");
+mkdirSync(shots, { recursive: true });
+const root = mkdtempSync(join(tmpdir(), "kith-e2e-"));
+const children = [];
+let failed = false;
+
+function start(cmd, args, env) {
+  const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ["ignore", "ignore", "inherit"] });
+  children.push(child);
+  return child;
+}
+
+function shot(display, name) {
+  const file = join(shots, `${name}.png`);
+  execFileSync("import", ["-display", display, "-window", "root", file]);
+  console.log(`screenshot ${file}`);
+}
+
+async function instance(name, n) {
+  const display = `:${90 + n}`;
+  start("Xvfb", [display, "-screen", "0", "1100x760x24", "-nolisten", "tcp"], {});
+  await sleep(800);
+  const port = 4444 + 2 * n;
+  start("tauri-driver", ["--port", String(port), "--native-port", String(port + 1)], {
+    DISPLAY: display,
+    WEBKIT_DISABLE_COMPOSITING_MODE: "1",
+    KITH_DATA_DIR: join(root, name),
+    KITH_LOCAL: "1",
+    KITH_LISTEN: `127.0.0.1:${47300 + n}`,
+  });
+  await sleep(1200);
+  const session = await Session.start(port, app);
+  return { session, display };
+}
+
+async function main() {
+  const alice = await instance("alice", 1);
+  const bob = await instance("bob", 2);
+  const A = alice.session;
+  const B = bob.session;
+
+  // Onboarding: both create accounts.
+  await A.find(button("Create an account"));
+  shot(alice.display, "01-onboarding");
+  for (const [s, name] of [[A, "Alice"], [B, "Bob"]]) {
+    await s.click(button("Create an account"));
+    await s.type("//input[@placeholder='Alice']", name);
+    await s.click(button("Create"));
+    await s.waitText("//h2", new RegExp(`Hello, ${name}`));
+  }
+  shot(alice.display, "02-home-empty");
+
+  // Alice shares an invite; Bob pastes it.
+  await A.click(button("Add contact"));
+  await A.click(button("Create an invite link"));
+  const invite = await A.waitText("//*[@data-testid='my-invite']", /^kith:/);
+  shot(alice.display, "03-add-contact-invite");
+  await B.click(button("Add contact"));
+  await B.type("//input[@aria-label='Contact link']", invite);
+  await B.type("//label[contains(., 'Name')]//input", "Alice");
+  await B.click(button("Add"));
+  await B.waitText("//section//h2", /Alice/);
+  shot(bob.display, "04-bob-conversation-empty");
+
+  // Messages both ways.
+  await B.type("//textarea[@aria-label='Message']", "Hello Alice, it is Bob");
+  await B.click(button("Send"));
+  await B.waitText("//*[@data-testid='message'][1]", /Hello Alice/);
+  await A.click("//nav//button[contains(., 'Bob')]");
+  await A.waitText("//*[@data-testid='message'][1]", /Hello Alice, it is Bob/);
+  await A.type("//textarea[@aria-label='Message']", "Hi Bob! Got it.");
+  await A.click(button("Send"));
+  await A.waitText("//*[@data-testid='message'][2]", /Hi Bob/);
+  await B.waitText("//*[@data-testid='message'][2]", /Hi Bob! Got it\./);
+  await A.waitText("//*[@data-testid='message'][2]//*[@data-testid='delivery']", /delivered/);
+  shot(alice.display, "05-alice-conversation");
+  shot(bob.display, "06-bob-conversation");
+
+  // Validation by safety number: Alice reads hers, Bob types it.
+  await A.click(button("Safety number"));
+  const digits = (await A.waitText("//*[@data-testid='safety-number']", /\d{5}/)).replace(/\s/g, "");
+  if (digits.length !== 60) throw new Error(`safety number has ${digits.length} digits`);
+  shot(alice.display, "07-safety-number");
+  await B.click(button("Safety number"));
+  await B.type("//input[@aria-label='Their safety number']", digits);
+  await B.click(button("Validate"));
+  await B.waitText("//*[@role='status']", /Validated/);
+  await B.waitText("//nav//*[@data-testid='trust-badge']", /^validated$/);
+  shot(bob.display, "08-validated");
+
+  // A second device for Alice (the CLI), linked from the app, then revoked.
+  const linkDir = join(root, "alice-cli");
+  const request = spawn(cli, ["--json", "--local", "--listen", "127.0.0.1:47309", "--data-dir", linkDir, "link", "request", "--device-name", "alice-cli", "--wait", "60"], { stdio: ["ignore", "pipe", "inherit"] });
+  children.push(request);
+  const linkUri = await new Promise((ok, fail) => {
+    request.stdout.once("data", (d) => ok(JSON.parse(String(d).split("\n")[0]).uri));
+    request.once("exit", () => fail(new Error("link request exited early")));
+  });
+  await A.click(button("My devices"));
+  await A.type("//input[@aria-label='Link code']", linkUri);
+  await A.click(button("Link"));
+  await A.waitText("(//*[@data-testid='device'])[2]", /alice-cli/);
+  shot(alice.display, "09-devices-linked");
+  await A.click(button("Untrust…"));
+  shot(alice.display, "10-untrust-confirm");
+  await A.click("//button[starts-with(normalize-space(), 'Untrust alice-cli')]");
+  await A.waitText("//*[@data-testid='device'][contains(., 'alice-cli')]", /revoked/);
+  shot(alice.display, "11-devices-revoked");
+
+  await A.click(button("Settings"));
+  await A.waitText("//section//h2", /Settings/);
+  shot(alice.display, "12-settings");
+  await A.stop();
+  await B.stop();
+  console.log("e2e: all steps passed");
+}
+
+try {
+  await main();
+} catch (e) {
+  failed = true;
+  console.error(`e2e FAILED: ${e.stack ?? e}`);
+} finally {
+  for (const c of children.reverse()) c.kill("SIGTERM");
+  await sleep(500);
+  rmSync(root, { recursive: true, force: true });
+  process.exit(failed ? 1 : 0);
+}

@@ -1,0 +1,83 @@
+import { afterEach, expect, test } from "vitest";
+import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
+import { cleanup, fireEvent, render, screen } from "@testing-library/svelte";
+import App from "./App.svelte";
+
+const alice = {
+  account_id: "a".repeat(64),
+  device_id: "d".repeat(64),
+  name: "Alice",
+  addresses: ["127.0.0.1:7001"],
+};
+const bob = { contact_id: "b".repeat(64), name: "Bob", state: "unvalidated", devices: ["e".repeat(64)] };
+
+afterEach(() => {
+  cleanup();
+  clearMocks();
+});
+
+test("a new device shows onboarding and creates an account", async () => {
+  let created: unknown = null;
+  let hasProfile = false;
+  mockIPC((cmd, args) => {
+    if (cmd === "status") return { has_profile: hasProfile, identity: hasProfile ? alice : null, data_dir: "/tmp/x" };
+    if (cmd === "create_account") {
+      created = args;
+      hasProfile = true;
+      return alice;
+    }
+    if (cmd === "contacts") return [];
+  }, { shouldMockEvents: true });
+  render(App);
+  await fireEvent.click(await screen.findByText("Create an account"));
+  await fireEvent.input(screen.getByPlaceholderText("Alice"), { target: { value: "Alice" } });
+  await fireEvent.click(screen.getByText("Create"));
+  expect(await screen.findByText("Hello, Alice")).toBeTruthy();
+  expect(created).toEqual({ name: "Alice", deviceName: "my computer" });
+});
+
+test("a conversation shows messages, queued state, and the validation nudge", async () => {
+  const sent: unknown[] = [];
+  mockIPC((cmd, args) => {
+    if (cmd === "status") return { has_profile: true, identity: alice, data_dir: "/tmp/x" };
+    if (cmd === "contacts") return [bob];
+    if (cmd === "messages")
+      return [
+        {
+          message_id: "1".repeat(64),
+          conversation_id: "c".repeat(64),
+          author_account: alice.account_id,
+          author_device: alice.device_id,
+          text: "hello Bob",
+          sent_at: Date.now(),
+          delivery: { ["e".repeat(64)]: "pending" },
+        },
+      ];
+    if (cmd === "send") {
+      sent.push(args);
+      return { message_id: "2".repeat(64), conversation_id: "c".repeat(64) };
+    }
+  }, { shouldMockEvents: true });
+  render(App);
+  await fireEvent.click(await screen.findByText("Bob"));
+  expect(await screen.findByText("hello Bob")).toBeTruthy();
+  expect(screen.getByTestId("delivery").textContent).toBe("queued, not yet delivered");
+  expect(screen.getByText(/not checked that this is really Bob/)).toBeTruthy();
+  await fireEvent.input(screen.getByLabelText("Message"), { target: { value: "second" } });
+  await fireEvent.click(screen.getByText("Send"));
+  await screen.findByText("hello Bob");
+  expect(sent).toEqual([{ contact: bob.contact_id, text: "second", anyway: false }]);
+});
+
+test("errors from the node reach the screen as their message", async () => {
+  mockIPC((cmd) => {
+    if (cmd === "status") return { has_profile: true, identity: alice, data_dir: "/tmp/x" };
+    if (cmd === "contacts") return [];
+    if (cmd === "add_contact") throw { code: "bad_uri", message: "not a valid invite: not base32" };
+  }, { shouldMockEvents: true });
+  render(App);
+  await fireEvent.click(await screen.findByText("Add contact"));
+  await fireEvent.input(screen.getByLabelText("Contact link"), { target: { value: "kith:???" } });
+  await fireEvent.click(screen.getByText("Add"));
+  expect((await screen.findByRole("alert")).textContent).toBe("not a valid invite: not base32");
+});
