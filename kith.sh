@@ -220,7 +220,7 @@ cmd_test() {
   (cd ui && npx vitest run --reporter=default --reporter=json --outputFile="$ui_report") >&2 ||
     status=$?
   # In the same form as cargo's, so the closing line counts them.
-  node -e 'const r=require(process.argv[1]); console.log(`test result: ui. ${r.numPassedTests} passed; ${r.numFailedTests} failed; ${r.numPendingTests} ignored`)' \
+  node -e 'const r=JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")); console.log(`test result: ui. ${r.numPassedTests} passed; ${r.numFailedTests} failed; ${r.numPendingTests} ignored`)' \
     "$ui_report" | tee -a "$log"
   rm -f "$ui_report"
   if [ "$status" -ne 0 ]; then

@@ -81,6 +81,20 @@ pub async fn add_contact(
     host.node().await?.add_contact(&uri, name.as_deref()).await
 }
 
+/// Adds a contact by name (`user@example.com`) through its name server.
+#[tauri::command]
+#[specta::specta]
+pub async fn add_contact_by_name(
+    host: State<'_, Host>,
+    name: String,
+    alias: Option<String>,
+) -> Answer<ContactView> {
+    host.node()
+        .await?
+        .add_contact_by_name(&name, alias.as_deref())
+        .await
+}
+
 /// Every contact.
 #[tauri::command]
 #[specta::specta]

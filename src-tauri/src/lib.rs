@@ -36,6 +36,7 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             qr_svg,
             read_qr,
             add_contact,
+            add_contact_by_name,
             contacts,
             safety_number,
             validate,
@@ -80,7 +81,10 @@ fn net_from_env() -> NetConfig {
 #[cfg_attr(mobile, tauri::mobile_entry_point)]
 pub fn run() {
     let builder = specta_builder();
-    let result = tauri::Builder::default()
+    let app = tauri::Builder::default().plugin(tauri_plugin_notification::init());
+    #[cfg(mobile)]
+    let app = app.plugin(tauri_plugin_barcode_scanner::init());
+    let result = app
         .invoke_handler(builder.invoke_handler())
         .setup(move |app| {
             builder.mount_events(app);

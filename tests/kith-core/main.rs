@@ -125,6 +125,20 @@ async fn two_nodes_meet_by_invite_and_the_event_stream_reports_it_all() {
         alice.link_accept("not a link").await.unwrap_err().code,
         "bad_uri"
     );
+    // Name lookup failures are clear and add nothing.
+    let quick = kith_identity::lookup::LookupConfig {
+        timeout: Duration::from_secs(2),
+        roots: None,
+    };
+    for name in ["no-at-sign", "bob@127.0.0.1:1"] {
+        let err = alice
+            .add_contact_by_name_with(name, None, quick.clone())
+            .await
+            .unwrap_err();
+        assert_eq!(err.code, "lookup_failed", "{name}: {err:?}");
+    }
+    assert_eq!(alice.contacts().await.len(), 1);
+    assert_eq!(alice.contacts().await[0].note, "marked by the user");
 
     alice.shutdown().await;
     bob.shutdown().await;

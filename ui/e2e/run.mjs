@@ -14,6 +14,7 @@ const shots = resolve(process.env.KITH_E2E_SHOTS ?? "../target/e2e");
 mkdirSync(shots, { recursive: true });
 const root = mkdtempSync(join(tmpdir(), "kith-e2e-"));
 const children = [];
+const displays = [];
 let failed = false;
 
 function start(cmd, args, env) {
@@ -30,6 +31,7 @@ function shot(display, name) {
 
 async function instance(name, n) {
   const display = `:${90 + n}`;
+  displays.push(display);
   start("Xvfb", [display, "-screen", "0", "1100x760x24", "-nolisten", "tcp"], {});
   await sleep(800);
   const port = 4444 + 2 * n;
@@ -111,7 +113,7 @@ async function main() {
   await A.click(button("My devices"));
   await A.type("//input[@aria-label='Link code']", linkUri);
   await A.click(button("Link"));
-  await A.waitText("(//*[@data-testid='device'])[2]", /alice-cli/);
+  await A.waitText("//*[@data-testid='device'][contains(., 'alice-cli')]", /alice-cli/);
   shot(alice.display, "09-devices-linked");
   await A.click(button("Untrust…"));
   shot(alice.display, "10-untrust-confirm");
@@ -132,6 +134,12 @@ try {
 } catch (e) {
   failed = true;
   console.error(`e2e FAILED: ${e.stack ?? e}`);
+  // What each screen showed when it failed.
+  for (const d of displays) {
+    try {
+      shot(d, `failed-display${d.replace(":", "")}`);
+    } catch {}
+  }
 } finally {
   for (const c of children.reverse()) c.kill("SIGTERM");
   await sleep(500);

@@ -23,6 +23,7 @@ pub const CODES: &[&str] = &[
     "ambiguous",
     "bad_uri",
     "bad_image",
+    "lookup_failed",
     "invite_expired",
     "invite_refused",
     "unknown_message",

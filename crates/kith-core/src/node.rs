@@ -152,6 +152,7 @@ struct ContactInfo {
     account: AccountId,
     alias: Option<String>,
     trust: TrustLevel,
+    reason: String,
     log: Option<DeviceLog>,
 }
 
@@ -469,8 +470,52 @@ impl Node {
     /// unvalidated; its device list arrives when the invite is redeemed with
     /// the inviting device (at once when online and reachable, else later).
     pub async fn add_contact(&self, uri: &str, alias: Option<&str>) -> Result<ContactView> {
-        self.ensure_not_revoked()?;
         let invite = invite::parse_uri(uri, now_secs())?;
+        self.add_invited(invite, alias, "added from an invite")
+            .await
+    }
+
+    /// Adds a contact by name (`user@example.com`) through its name server
+    /// (`https://example.com/.well-known/kith/user`). The contact is
+    /// unvalidated, and its note says where it came from.
+    pub async fn add_contact_by_name(
+        &self,
+        name: &str,
+        alias: Option<&str>,
+    ) -> Result<ContactView> {
+        self.add_contact_by_name_with(name, alias, kith_identity::lookup::LookupConfig::default())
+            .await
+    }
+
+    /// [`Node::add_contact_by_name`] with explicit lookup settings (a
+    /// self-hosted name server's certificate roots, the timeout).
+    pub async fn add_contact_by_name_with(
+        &self,
+        name: &str,
+        alias: Option<&str>,
+        config: kith_identity::lookup::LookupConfig,
+    ) -> Result<ContactView> {
+        let owned = name.trim().to_owned();
+        let found = tokio::task::spawn_blocking(move || {
+            kith_identity::lookup::lookup(&owned, &config, now_secs())
+        })
+        .await
+        .map_err(|e| CoreError::new("internal", e.to_string()))?
+        .map_err(|e| CoreError::new("lookup_failed", format!("looking up {}: {e}", name.trim())))?;
+        let reason = format!("looked up {} at {} (not validated)", found.name, found.url);
+        let alias = alias
+            .map(str::to_owned)
+            .unwrap_or_else(|| found.name.clone());
+        self.add_invited(found.invite, Some(&alias), &reason).await
+    }
+
+    async fn add_invited(
+        &self,
+        invite: Invite,
+        alias: Option<&str>,
+        reason: &str,
+    ) -> Result<ContactView> {
+        self.ensure_not_revoked()?;
         let InviteKind::Contact { account, name, .. } = &invite.kind else {
             return Err(CoreError::new(
                 "bad_uri",
@@ -516,7 +561,7 @@ impl Node {
                     account,
                     alias: alias.clone(),
                     trust: TrustLevel::Unvalidated,
-                    reason: "added from an invite".into(),
+                    reason: reason.into(),
                 };
                 Ok(((), r.record(record, now_ms())?))
             })
@@ -626,6 +671,7 @@ impl Node {
                 account: *account,
                 alias: record.alias.clone(),
                 trust: record.trust,
+                reason: record.reason.clone(),
                 log: r.device_log(account).cloned(),
             })
         })
@@ -643,6 +689,7 @@ impl Node {
             info.trust
         };
         ContactView {
+            note: info.reason.clone(),
             contact_id: info.account.to_hex(),
             name: info
                 .alias

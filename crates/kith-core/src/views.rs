@@ -31,6 +31,9 @@ pub struct ContactView {
     pub state: &'static str,
     /// Its active devices (empty until its device log has been fetched).
     pub devices: Vec<String>,
+    /// Where it came from or why its trust last changed ("added from an
+    /// invite", "looked up alice@example.com at …", "safety number compared").
+    pub note: String,
 }
 
 /// One of my devices.

@@ -21,6 +21,8 @@ export const commands = {
 	readQr: (image: number[]) => typedError<string, CoreError>(__TAURI_INVOKE("read_qr", { image })),
 	/**  Adds a contact from its `kith:` link. */
 	addContact: (uri: string, name: string | null) => typedError<ContactView_Serialize, CoreError>(__TAURI_INVOKE("add_contact", { uri, name })),
+	/**  Adds a contact by name (`user@example.com`) through its name server. */
+	addContactByName: (name: string, alias: string | null) => typedError<ContactView_Serialize, CoreError>(__TAURI_INVOKE("add_contact_by_name", { name, alias })),
 	/**  Every contact. */
 	contacts: () => typedError<ContactView_Serialize[], CoreError>(__TAURI_INVOKE("contacts")),
 	/**  The safety number shared with a contact (60 digits). */
@@ -67,6 +69,11 @@ export type ContactView_Deserialize = {
 	state: string,
 	/**  Its active devices (empty until its device log has been fetched). */
 	devices: string[],
+	/**
+	 *  Where it came from or why its trust last changed ("added from an
+	 *  invite", "looked up alice@example.com at …", "safety number compared").
+	 */
+	note: string,
 };
 
 /**  A contact. */
@@ -79,6 +86,11 @@ export type ContactView_Serialize = {
 	state: string,
 	/**  Its active devices (empty until its device log has been fetched). */
 	devices: string[],
+	/**
+	 *  Where it came from or why its trust last changed ("added from an
+	 *  invite", "looked up alice@example.com at …", "safety number compared").
+	 */
+	note: string,
 };
 
 /**  An error with a stable code. */
