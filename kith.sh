@@ -18,6 +18,8 @@ cd "$here"
 
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/kith/target}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+# One-shot builds (CI): incremental artifacts only cost disk.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 rust_version="$(sed -n 's/^channel = "\(.*\)"/\1/p' rust-toolchain.toml)"
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }

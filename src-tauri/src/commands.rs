@@ -3,7 +3,8 @@
 //! crate root.)
 
 use kith_core::{
-    ContactView, CoreError, DeviceView, Host, Identity, MessageView, Sent, Status, SyncReport,
+    ContactView, CoreError, DeviceView, Host, Identity, MessageView, NetworkSettings, Sent, Status,
+    SyncReport,
 };
 use tauri::State;
 use tauri_specta::Event;
@@ -189,4 +190,21 @@ pub async fn sync_now(host: State<'_, Host>, timeout_secs: u32) -> Answer<SyncRe
         .await?
         .sync(std::time::Duration::from_secs(timeout_secs.into()))
         .await
+}
+
+/// This device's network settings.
+#[tauri::command]
+#[specta::specta]
+pub fn network_settings(host: State<'_, Host>) -> NetworkSettings {
+    host.network_settings()
+}
+
+/// Saves network settings; the node restarts with them.
+#[tauri::command]
+#[specta::specta]
+pub async fn set_network_settings(
+    host: State<'_, Host>,
+    settings: NetworkSettings,
+) -> Answer<NetworkSettings> {
+    host.set_network_settings(settings).await
 }

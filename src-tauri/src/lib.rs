@@ -49,6 +49,8 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             link_accept,
             revoke,
             sync_now,
+            network_settings,
+            set_network_settings,
         ])
         .events(collect_events![KithEvent, LinkUri])
         // Only timestamps (Unix milliseconds, far below 2^53) are 64-bit.
@@ -59,9 +61,10 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
 pub const BINDINGS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../ui/src/lib/bindings.ts");
 
 /// Network settings from the environment: `KITH_LOCAL=1` keeps to
-/// loopback/LAN (no relay, mDNS, DHT or portmapper; tests), `KITH_LISTEN`
-/// sets the listening address.
-fn net_from_env() -> NetConfig {
+/// loopback (no relay, mDNS, DHT or portmapper; tests) and then the
+/// settings screen's choices are ignored; `KITH_LISTEN` sets the listening
+/// address.
+fn net_from_env() -> (NetConfig, bool) {
     let local = std::env::var("KITH_LOCAL").is_ok_and(|v| v == "1");
     let mut net = if local {
         NetConfig::local()
@@ -74,7 +77,7 @@ fn net_from_env() -> NetConfig {
     {
         net.bind = Some(addr);
     }
-    net
+    (net, local)
 }
 
 /// Starts the app.
@@ -88,7 +91,8 @@ pub fn run() {
         .invoke_handler(builder.invoke_handler())
         .setup(move |app| {
             builder.mount_events(app);
-            app.manage(Host::new(&kith_core::default_data_dir(), net_from_env()));
+            let (net, fixed) = net_from_env();
+            app.manage(Host::new(&kith_core::default_data_dir(), net, fixed));
             let handle = app.handle().clone();
             let mut events = app.state::<Host>().subscribe();
             tauri::async_runtime::spawn(async move {

@@ -151,3 +151,40 @@ async fn two_nodes_meet_by_invite_and_the_event_stream_reports_it_all() {
     assert_eq!(alice.messages(&bob_id).await.unwrap().len(), 1);
     alice.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_host_opens_on_demand_and_keeps_network_settings() {
+    let root = tempfile::tempdir().unwrap();
+    let host = kith_core::Host::new(root.path(), NetConfig::local(), true);
+    let status = host.status().await.unwrap();
+    assert!(!status.has_profile);
+    assert_eq!(host.node().await.unwrap_err().code, "no_profile");
+    assert_eq!(
+        host.network_settings(),
+        kith_core::NetworkSettings::default()
+    );
+    let bad = kith_core::NetworkSettings {
+        relay: "relay.example.org".into(),
+        ..Default::default()
+    };
+    assert_eq!(
+        host.set_network_settings(bad).await.unwrap_err().code,
+        "invalid_input"
+    );
+    let own = kith_core::NetworkSettings {
+        lan_discovery: false,
+        dht: false,
+        relay: "https://relay.example.org".into(),
+    };
+    host.set_network_settings(own.clone()).await.unwrap();
+    assert_eq!(host.network_settings(), own);
+    // Creating the account opens the node; the settings survive a restart.
+    let me = host.create("Alice", "laptop").await.unwrap();
+    assert_eq!(host.status().await.unwrap().identity.unwrap(), me);
+    host.set_network_settings(own.clone()).await.unwrap();
+    assert_eq!(
+        host.node().await.unwrap().identity().await.account_id,
+        me.account_id
+    );
+    host.shutdown().await;
+}

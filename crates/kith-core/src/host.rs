@@ -49,10 +49,67 @@ pub struct Status {
     pub data_dir: String,
 }
 
+/// The app's network switches for this device (not synced: each device
+/// has its own network). Kept in `network.json` in the profile folder.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct NetworkSettings {
+    /// Find and announce devices on the local network (mDNS).
+    pub lan_discovery: bool,
+    /// Publish and look up addresses on the mainline DHT.
+    pub dht: bool,
+    /// `"public"` (the iroh project's relays), `"none"`, or a self-hosted
+    /// relay's URL.
+    pub relay: String,
+}
+
+impl Default for NetworkSettings {
+    fn default() -> Self {
+        Self {
+            lan_discovery: true,
+            dht: true,
+            relay: "public".into(),
+        }
+    }
+}
+
+impl NetworkSettings {
+    /// File name inside the profile folder.
+    pub const FILE: &'static str = "network.json";
+
+    fn apply(&self, mut net: NetConfig) -> NetConfig {
+        net.mdns = self.lan_discovery;
+        net.dht = self.dht;
+        net.relays = match self.relay.trim() {
+            "public" | "" => crate::Relays::Default,
+            "none" => crate::Relays::Disabled,
+            url => crate::Relays::Custom(vec![url.to_owned()]),
+        };
+        net
+    }
+
+    fn check(&self) -> Result<()> {
+        let relay = self.relay.trim();
+        let valid = matches!(relay, "public" | "none" | "")
+            || relay.starts_with("https://")
+            || relay.starts_with("http://");
+        if !valid {
+            return Err(CoreError::new(
+                "invalid_input",
+                "a relay is \"public\", \"none\" or an http(s):// URL",
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// The node of one profile folder, opened (and put online) on demand.
 pub struct Host {
     dir: PathBuf,
     net: NetConfig,
+    /// Network settings are fixed by the environment (tests): the settings
+    /// file is ignored.
+    net_fixed: bool,
     node: Mutex<Option<Node>>,
     events: broadcast::Sender<NodeEvent>,
 }
@@ -66,12 +123,14 @@ impl std::fmt::Debug for Host {
 }
 
 impl Host {
-    /// A host for the profile in `dir`, with these network settings.
-    pub fn new(dir: &Path, net: NetConfig) -> Self {
+    /// A host for the profile in `dir`: the network follows the settings
+    /// file (`network.json`) on top of `net`, unless `net_fixed`.
+    pub fn new(dir: &Path, net: NetConfig, net_fixed: bool) -> Self {
         let (events, _) = broadcast::channel(1024);
         Self {
             dir: dir.to_owned(),
             net,
+            net_fixed,
             node: Mutex::new(None),
             events,
         }
@@ -80,6 +139,39 @@ impl Host {
     /// Events of whichever node is open now or later.
     pub fn subscribe(&self) -> broadcast::Receiver<NodeEvent> {
         self.events.subscribe()
+    }
+
+    /// This device's network settings (defaults when none are saved).
+    pub fn network_settings(&self) -> NetworkSettings {
+        std::fs::read(self.dir.join(NetworkSettings::FILE))
+            .ok()
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+            .unwrap_or_default()
+    }
+
+    /// Saves network settings and restarts the node with them.
+    pub async fn set_network_settings(&self, settings: NetworkSettings) -> Result<NetworkSettings> {
+        settings.check()?;
+        let bytes = serde_json::to_vec_pretty(&settings)
+            .map_err(|e| CoreError::new("internal", e.to_string()))?;
+        std::fs::create_dir_all(&self.dir)
+            .and_then(|()| std::fs::write(self.dir.join(NetworkSettings::FILE), bytes))
+            .map_err(|e| CoreError::new("io", format!("cannot save the settings: {e}")))?;
+        let open = self.node.lock().await.take();
+        if let Some(node) = open {
+            node.shutdown().await;
+            drop(node);
+            self.node().await?;
+        }
+        Ok(settings)
+    }
+
+    fn net(&self) -> NetConfig {
+        if self.net_fixed {
+            self.net.clone()
+        } else {
+            self.network_settings().apply(self.net.clone())
+        }
     }
 
     fn has_profile(&self) -> bool {
@@ -111,7 +203,7 @@ impl Host {
         if let Some(node) = self.node.lock().await.as_ref() {
             return Ok(node.clone());
         }
-        let node = Node::open(&self.dir, self.net.clone()).await?;
+        let node = Node::open(&self.dir, self.net()).await?;
         self.adopt(node).await
     }
 
@@ -135,7 +227,7 @@ impl Host {
             &self.dir,
             name,
             device_name,
-            self.net.clone(),
+            self.net(),
             crate::protection_from_env(),
         )
         .await?;
@@ -159,7 +251,7 @@ impl Host {
         let node = crate::request_link(
             &self.dir,
             device_name,
-            self.net.clone(),
+            self.net(),
             Duration::from_secs(kith_identity::invite::DEFAULT_LINK_TTL_SECS),
             on_uri,
         )

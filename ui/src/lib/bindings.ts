@@ -47,6 +47,10 @@ export const commands = {
 	revoke: (deviceId: string) => typedError<null, CoreError>(__TAURI_INVOKE("revoke", { deviceId })),
 	/**  Syncs with every reachable device now. */
 	syncNow: (timeoutSecs: number) => typedError<SyncReport, CoreError>(__TAURI_INVOKE("sync_now", { timeoutSecs })),
+	/**  This device's network settings. */
+	networkSettings: () => __TAURI_INVOKE<NetworkSettings>("network_settings"),
+	/**  Saves network settings; the node restarts with them. */
+	setNetworkSettings: (settings: NetworkSettings) => typedError<NetworkSettings, CoreError>(__TAURI_INVOKE("set_network_settings", { settings })),
 };
 
 /** Events */
@@ -171,6 +175,22 @@ export type MessageView_Serialize = {
 	sent_at: number,
 	/**  Per recipient device: `pending` or `delivered`. */
 	delivery: { [key in string]: string },
+};
+
+/**
+ *  The app's network switches for this device (not synced: each device
+ *  has its own network). Kept in `network.json` in the profile folder.
+ */
+export type NetworkSettings = {
+	/**  Find and announce devices on the local network (mDNS). */
+	lan_discovery: boolean,
+	/**  Publish and look up addresses on the mainline DHT. */
+	dht: boolean,
+	/**
+	 *  `"public"` (the iroh project's relays), `"none"`, or a self-hosted
+	 *  relay's URL.
+	 */
+	relay: string,
 };
 
 /**  Something that happened, for the UI. */
