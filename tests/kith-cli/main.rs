@@ -192,6 +192,16 @@ fn wait(what: &str, mut done: impl FnMut() -> bool) {
     }
 }
 
+/// Alice (on `a`) and Bob (on `b`) create accounts, go online and become
+/// contacts; returns their account ids.
+fn meet(a: &mut Device, b: &mut Device) -> (String, String) {
+    a.init("Alice");
+    b.init("Bob");
+    a.start();
+    b.start();
+    befriend(a, b)
+}
+
 /// Two accounts that are each other's contacts: A1 invites, B1 adds.
 fn befriend(a: &Device, b: &Device) -> (String, String) {
     let alice = a.run(&["whoami"])["account_id"]
@@ -223,11 +233,7 @@ fn four_step_scenario_with_daemons_started_and_stopped() {
     let mut a2 = Device::new(root.path(), "a2", 47102);
     let mut b1 = Device::new(root.path(), "b1", 47103);
     let mut b2 = Device::new(root.path(), "b2", 47104);
-    a1.init("Alice");
-    b1.init("Bob");
-    a1.start();
-    b1.start();
-    let (alice, bob) = befriend(&a1, &b1);
+    let (alice, bob) = meet(&mut a1, &mut b1);
     // Second devices, linked while their accounts are online.
     a2.link_to(&a1);
     b2.link_to(&b1);
@@ -286,11 +292,7 @@ fn a_device_linked_after_messages_exist_gets_the_history() {
     let mut a1 = Device::new(root.path(), "a1", 47111);
     let a2 = Device::new(root.path(), "a2", 47112);
     let mut b1 = Device::new(root.path(), "b1", 47113);
-    a1.init("Alice");
-    b1.init("Bob");
-    a1.start();
-    b1.start();
-    let (alice, bob) = befriend(&a1, &b1);
+    let (alice, bob) = meet(&mut a1, &mut b1);
     a1.run(&["send", &bob, "one"]);
     b1.wait_texts(&alice, &["one"]);
     b1.run(&["send", &alice, "two"]);
@@ -313,11 +315,7 @@ fn a_revoked_device_gets_nothing_new_and_what_it_sends_is_refused() {
     let mut a1 = Device::new(root.path(), "a1", 47121);
     let mut a2 = Device::new(root.path(), "a2", 47122);
     let mut b1 = Device::new(root.path(), "b1", 47123);
-    a1.init("Alice");
-    b1.init("Bob");
-    a1.start();
-    b1.start();
-    let (alice, bob) = befriend(&a1, &b1);
+    let (alice, bob) = meet(&mut a1, &mut b1);
     let a2_id = a2.link_to(&a1)["device_id"].as_str().unwrap().to_owned();
     b1.run(&["send", &alice, "before"]);
     a1.wait_texts(&bob, &["before"]);
@@ -362,11 +360,7 @@ fn deleting_on_one_device_removes_it_from_my_other_devices_for_good() {
     let mut a1 = Device::new(root.path(), "a1", 47131);
     let mut a2 = Device::new(root.path(), "a2", 47132);
     let mut b1 = Device::new(root.path(), "b1", 47133);
-    a1.init("Alice");
-    b1.init("Bob");
-    a1.start();
-    b1.start();
-    let (alice, bob) = befriend(&a1, &b1);
+    let (alice, bob) = meet(&mut a1, &mut b1);
     a2.link_to(&a1);
     a2.start();
     b1.run(&["send", &alice, "keep"]);
@@ -398,11 +392,7 @@ fn validate_and_compromise_contacts() {
     let root = tempfile::tempdir().unwrap();
     let mut a1 = Device::new(root.path(), "a1", 47141);
     let mut b1 = Device::new(root.path(), "b1", 47142);
-    a1.init("Alice");
-    b1.init("Bob");
-    a1.start();
-    b1.start();
-    let (alice, bob) = befriend(&a1, &b1);
+    let (alice, bob) = meet(&mut a1, &mut b1);
     let number = a1.run(&["contact", "safety-number", &bob])["safety_number"]
         .as_str()
         .unwrap()
@@ -569,11 +559,7 @@ fn a_partition_splits_and_heals() {
     let mut b1 = Device::new(root.path(), "b1", 7002);
     a1.netns = Some((netns.names[0].clone(), "10.77.0.1".into()));
     b1.netns = Some((netns.names[1].clone(), "10.77.0.2".into()));
-    a1.init("Alice");
-    b1.init("Bob");
-    a1.start();
-    b1.start();
-    let (alice, bob) = befriend(&a1, &b1);
+    let (alice, bob) = meet(&mut a1, &mut b1);
     a1.run(&["send", &bob, "before the split"]);
     b1.wait_texts(&alice, &["before the split"]);
     // Split; Bob's daemon restarts meanwhile, so no connection survives.

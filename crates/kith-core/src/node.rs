@@ -156,8 +156,7 @@ struct ContactInfo {
     log: Option<DeviceLog>,
 }
 
-fn hex_id<const N: usize>(text: &str, what: &'static str) -> Option<[u8; N]> {
-    let _ = what;
+fn hex_id<const N: usize>(text: &str) -> Option<[u8; N]> {
     kith_wire::hex_decode(text.trim()).and_then(|b| <[u8; N]>::try_from(b).ok())
 }
 
@@ -663,19 +662,27 @@ impl Node {
         Ok(())
     }
 
-    async fn contact_info(&self, account: &AccountId) -> Option<ContactInfo> {
+    /// Contacts as the self log lists them (all, or just `only`), folded once.
+    async fn contact_infos(&self, only: Option<&AccountId>) -> Vec<ContactInfo> {
         self.with(|r| {
-            let state = r.self_state();
-            let record = state.contacts.get(account)?;
-            Some(ContactInfo {
-                account: *account,
-                alias: record.alias.clone(),
-                trust: record.trust,
-                reason: record.reason.clone(),
-                log: r.device_log(account).cloned(),
-            })
+            r.self_state()
+                .contacts
+                .into_iter()
+                .filter(|(account, _)| only.is_none_or(|o| o == account))
+                .map(|(account, record)| ContactInfo {
+                    account,
+                    alias: record.alias,
+                    trust: record.trust,
+                    reason: record.reason,
+                    log: r.device_log(&account).cloned(),
+                })
+                .collect()
         })
         .await
+    }
+
+    async fn contact_info(&self, account: &AccountId) -> Option<ContactInfo> {
+        self.contact_infos(Some(account)).await.pop()
     }
 
     fn view(info: &ContactInfo) -> ContactView {
@@ -719,16 +726,11 @@ impl Node {
 
     /// Every contact.
     pub async fn contacts(&self) -> Vec<ContactView> {
-        let accounts: Vec<AccountId> = self
-            .with(|r| r.self_state().contacts.keys().copied().collect())
-            .await;
-        let mut out = Vec::new();
-        for account in accounts {
-            if let Some(info) = self.contact_info(&account).await {
-                out.push(Self::view(&info));
-            }
-        }
-        out
+        self.contact_infos(None)
+            .await
+            .iter()
+            .map(Self::view)
+            .collect()
     }
 
     /// Finds a contact by account id (or a unique prefix of at least 4 hex
@@ -764,7 +766,7 @@ impl Node {
                 ));
             }
         };
-        hex_id::<32>(&found.contact_id, "contact")
+        hex_id::<32>(&found.contact_id)
             .map(AccountId)
             .ok_or_else(|| CoreError::new("internal", "bad contact id"))
     }
@@ -1015,7 +1017,7 @@ impl Node {
     /// Changes this account's device log with `op` (signed by this device),
     /// stores it and tells every connected device.
     async fn change_own_log(&self, op: DeviceOp) -> Result<Vec<SignedDeviceEntry>> {
-        let (entries, bytes, key) = self
+        let (entries, account) = self
             .act(|r| {
                 let account = r.account_id();
                 let mut log = r
@@ -1028,11 +1030,9 @@ impl Node {
                 r.update_log(log);
                 r.storage_mut()
                     .profile_write(&[(&log_key(&account), Some(&bytes))])?;
-                Ok(((entries, bytes, log_key(&account)), r.publish_directory()))
+                Ok(((entries, account), r.publish_directory()))
             })
             .await?;
-        let _ = (bytes, key);
-        let account = self.with(|r| r.account_id()).await;
         self.emit(NodeEvent::DevicesChanged {
             account_id: account.to_hex(),
         });
@@ -1068,7 +1068,7 @@ impl Node {
         if target.state == "revoked" {
             return Ok(());
         }
-        let id = hex_id::<32>(&target.device_id, "device")
+        let id = hex_id::<32>(&target.device_id)
             .map(DeviceId)
             .ok_or_else(|| CoreError::new("internal", "bad device id"))?;
         self.change_own_log(DeviceOp::RevokeDevice {
@@ -1116,13 +1116,11 @@ impl Node {
             ));
         }
         let new_device = device.device;
-        let name = device.name.clone();
         let entries = self.change_own_log(*op).await?;
         dial.joined(entries).await?;
         // Sync at once: the new device wants the history.
         let node = self.clone();
         self.spawn(async move { node.try_connect_transport(request.transport).await });
-        let _ = name;
         self.devices()
             .await
             .into_iter()
