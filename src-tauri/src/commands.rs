@@ -208,3 +208,28 @@ pub async fn set_network_settings(
 ) -> Answer<NetworkSettings> {
     host.set_network_settings(settings).await
 }
+
+/// Unlocks the passphrase-protected profile.
+#[tauri::command]
+#[specta::specta]
+pub async fn unlock(host: State<'_, Host>, passphrase: String) -> Answer<Identity> {
+    host.unlock(passphrase).await
+}
+
+/// Locks the app now (only with a passphrase set).
+#[tauri::command]
+#[specta::specta]
+pub async fn lock(host: State<'_, Host>) -> Answer<()> {
+    host.lock().await
+}
+
+/// Sets, changes or removes (`next` = null) the app-lock passphrase.
+#[tauri::command]
+#[specta::specta]
+pub async fn set_passphrase(
+    host: State<'_, Host>,
+    current: Option<String>,
+    next: Option<String>,
+) -> Answer<Status> {
+    host.set_passphrase(current, next).await
+}

@@ -51,6 +51,9 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             sync_now,
             network_settings,
             set_network_settings,
+            unlock,
+            lock,
+            set_passphrase,
         ])
         .events(collect_events![KithEvent, LinkUri])
         // Only timestamps (Unix milliseconds, far below 2^53) are 64-bit.

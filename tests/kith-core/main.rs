@@ -188,3 +188,74 @@ async fn the_host_opens_on_demand_and_keeps_network_settings() {
     );
     host.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_app_lock_keeps_the_profile_shut_until_the_passphrase_is_given() {
+    let root = tempfile::tempdir().unwrap();
+    let host = kith_core::Host::new(root.path(), NetConfig::local(), true);
+    let me = host.create("Alice", "laptop").await.unwrap();
+    let status = host.status().await.unwrap();
+    assert!(!status.app_lock && !status.locked);
+    // Locking without a passphrase would lock nothing.
+    assert_eq!(host.lock().await.unwrap_err().code, "invalid_input");
+    assert_eq!(
+        host.set_passphrase(None, None).await.unwrap_err().code,
+        "invalid_input"
+    );
+    assert_eq!(
+        host.set_passphrase(None, Some("short".into()))
+            .await
+            .unwrap_err()
+            .code,
+        "invalid_input"
+    );
+    let status = host
+        .set_passphrase(None, Some("a long passphrase".into()))
+        .await
+        .unwrap();
+    assert!(status.app_lock && !status.locked);
+    assert_eq!(status.identity.unwrap(), me);
+
+    // Locked: the node is closed and nothing opens it without the passphrase.
+    host.lock().await.unwrap();
+    let status = host.status().await.unwrap();
+    assert!(status.has_profile && status.locked && status.identity.is_none());
+    assert_eq!(host.node().await.unwrap_err().code, "locked");
+    assert_eq!(
+        host.unlock("a wrong passphrase".into())
+            .await
+            .unwrap_err()
+            .code,
+        "wrong_passphrase"
+    );
+    let again = host.unlock("a long passphrase".into()).await.unwrap();
+    assert_eq!(
+        (again.account_id, again.device_id),
+        (me.account_id.clone(), me.device_id.clone())
+    );
+    assert!(!host.status().await.unwrap().locked);
+    host.shutdown().await;
+
+    // A restarted app asks too.
+    let host = kith_core::Host::new(root.path(), NetConfig::local(), true);
+    assert!(host.status().await.unwrap().locked);
+    host.unlock("a long passphrase".into()).await.unwrap();
+    // Changing or removing it needs the current one.
+    assert_eq!(
+        host.set_passphrase(Some("not it at all".into()), None)
+            .await
+            .unwrap_err()
+            .code,
+        "wrong_passphrase"
+    );
+    let status = host
+        .set_passphrase(Some("a long passphrase".into()), None)
+        .await
+        .unwrap();
+    assert!(!status.app_lock && !status.locked);
+    host.shutdown().await;
+    let host = kith_core::Host::new(root.path(), NetConfig::local(), true);
+    let again = host.status().await.unwrap().identity.unwrap();
+    assert_eq!(again.device_id, me.device_id);
+    host.shutdown().await;
+}

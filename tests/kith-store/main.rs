@@ -30,6 +30,17 @@ fn passphrase_profile() -> (tempfile::TempDir, Store) {
     (dir, store)
 }
 
+fn assert_owner_only(path: &std::path::Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{} is not owner-only", path.display());
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+}
+
 #[test]
 fn a_passphrase_profile_opens_only_with_its_passphrase() {
     let (dir, store) = passphrase_profile();
@@ -58,15 +69,7 @@ fn a_passphrase_profile_opens_only_with_its_passphrase() {
 fn a_key_file_profile_is_owner_only() {
     let dir = tempfile::tempdir().unwrap();
     drop(Store::create(dir.path(), Protection::KeyFile).unwrap());
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(dir.path().join(kith_store::KEY_FILE))
-            .unwrap()
-            .permissions()
-            .mode();
-        assert_eq!(mode & 0o777, 0o600);
-    }
+    assert_owner_only(&dir.path().join(kith_store::KEY_FILE));
     Store::open(dir.path(), Unlock::KeyFile).unwrap();
     assert!(matches!(
         Store::open(dir.path(), Unlock::Passphrase(pass("x"))).unwrap_err(),
@@ -305,6 +308,103 @@ fn a_keystore_profile_keeps_its_key_in_the_os_keystore() {
         Store::open(dir.path(), Unlock::Keystore).unwrap_err(),
         StoreError::Keystore("the key is missing from the keystore")
     );
+    // Setting a passphrase moves the key out of the keystore: its entry goes.
+    let dir = tempfile::tempdir().unwrap();
+    drop(Store::create(dir.path(), Protection::Keystore).unwrap());
+    let file = std::fs::read(dir.path().join(kith_store::KEY_FILE)).unwrap();
+    let entry = keyring_core::Entry::new(
+        kith_store::KEYSTORE_SERVICE,
+        std::str::from_utf8(&file[10..]).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(entry.get_secret().unwrap().len(), 32);
+    kith_store::rewrap(
+        dir.path(),
+        Unlock::Keystore,
+        Protection::Passphrase(pass("moved out"), PwHashLimits::MIN),
+    )
+    .unwrap();
+    assert!(matches!(
+        entry.get_secret().unwrap_err(),
+        keyring_core::Error::NoEntry
+    ));
+    Store::open(dir.path(), Unlock::Passphrase(pass("moved out"))).unwrap();
+}
+
+#[test]
+fn the_way_a_key_is_kept_changes_without_touching_the_data() {
+    use kith_store::{KeptBy, kept_by, rewrap};
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::create(dir.path(), Protection::KeyFile).unwrap();
+    store
+        .profile_write(&[("keys", Some(b"kept".as_slice()))])
+        .unwrap();
+    drop(store);
+    assert_eq!(kept_by(dir.path()).unwrap(), KeptBy::KeyFile);
+
+    // Set a passphrase: the key file no longer opens it, the passphrase does.
+    rewrap(
+        dir.path(),
+        Unlock::KeyFile,
+        Protection::Passphrase(pass("first passphrase"), PwHashLimits::MIN),
+    )
+    .unwrap();
+    assert_eq!(kept_by(dir.path()).unwrap(), KeptBy::Passphrase);
+    assert!(!dir.path().join("root-key.new").exists());
+    assert!(matches!(
+        Store::open(dir.path(), Unlock::KeyFile).unwrap_err(),
+        StoreError::WrongProtection(_)
+    ));
+    let store = Store::open(dir.path(), Unlock::Passphrase(pass("first passphrase"))).unwrap();
+    assert_eq!(
+        store.profile_get("keys").unwrap().unwrap().expose(),
+        b"kept"
+    );
+    drop(store);
+
+    // Changing it needs the current one; a wrong one changes nothing.
+    assert_eq!(
+        rewrap(
+            dir.path(),
+            Unlock::Passphrase(pass("not it")),
+            Protection::Passphrase(pass("second"), PwHashLimits::MIN),
+        )
+        .unwrap_err(),
+        StoreError::WrongPassphrase
+    );
+    rewrap(
+        dir.path(),
+        Unlock::Passphrase(pass("first passphrase")),
+        Protection::Passphrase(pass("second passphrase"), PwHashLimits::MIN),
+    )
+    .unwrap();
+    assert_eq!(
+        Store::open(dir.path(), Unlock::Passphrase(pass("first passphrase"))).unwrap_err(),
+        StoreError::WrongPassphrase
+    );
+
+    // Removing it (back to a key file) keeps the data readable.
+    rewrap(
+        dir.path(),
+        Unlock::Passphrase(pass("second passphrase")),
+        Protection::KeyFile,
+    )
+    .unwrap();
+    assert_eq!(kept_by(dir.path()).unwrap(), KeptBy::KeyFile);
+    assert_owner_only(&dir.path().join(kith_store::KEY_FILE));
+    let store = Store::open(dir.path(), Unlock::KeyFile).unwrap();
+    assert_eq!(
+        store.profile_get("keys").unwrap().unwrap().expose(),
+        b"kept"
+    );
+
+    let empty = tempfile::tempdir().unwrap();
+    assert_eq!(kept_by(empty.path()).unwrap_err(), StoreError::NoProfile);
+    std::fs::write(empty.path().join(kith_store::KEY_FILE), b"garbage").unwrap();
+    assert!(matches!(
+        kept_by(empty.path()).unwrap_err(),
+        StoreError::Corrupt(_)
+    ));
 }
 
 #[test]

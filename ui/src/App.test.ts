@@ -81,3 +81,41 @@ test("errors from the node reach the screen as their message", async () => {
   await fireEvent.click(screen.getByText("Add"));
   expect((await screen.findByRole("alert")).textContent).toBe("not a valid invite: not base32");
 });
+
+test("a locked profile asks for its passphrase, says when it is wrong, and locks again", async () => {
+  let locked = true;
+  const tried: string[] = [];
+  mockIPC((cmd, args) => {
+    if (cmd === "status")
+      return { has_profile: true, locked, app_lock: true, identity: locked ? null : alice, data_dir: "/tmp/x", network_from_env: false };
+    if (cmd === "unlock") {
+      const p = (args as { passphrase: string }).passphrase;
+      tried.push(p);
+      if (p !== "a long passphrase") throw { code: "wrong_passphrase", message: "wrong passphrase" };
+      locked = false;
+      return alice;
+    }
+    if (cmd === "lock") {
+      locked = true;
+      return null;
+    }
+    if (cmd === "contacts") {
+      if (locked) throw { code: "locked", message: "locked" };
+      return [bob];
+    }
+  }, { shouldMockEvents: true });
+  render(App);
+  expect(await screen.findByText("Kith is locked")).toBeTruthy();
+  const field = screen.getByLabelText("Passphrase");
+  await fireEvent.input(field, { target: { value: "guess" } });
+  await fireEvent.click(screen.getByText("Unlock"));
+  expect((await screen.findByRole("alert")).textContent).toMatch(/not the passphrase/);
+  await fireEvent.input(field, { target: { value: "a long passphrase" } });
+  await fireEvent.click(screen.getByText("Unlock"));
+  expect(await screen.findByText("Hello, Alice")).toBeTruthy();
+  expect(await screen.findByText("Bob")).toBeTruthy();
+  expect(tried).toEqual(["guess", "a long passphrase"]);
+  await fireEvent.click(screen.getByText("Lock"));
+  expect(await screen.findByText("Kith is locked")).toBeTruthy();
+  expect(screen.queryByText("Bob")).toBeNull();
+});

@@ -36,6 +36,7 @@ pub const CODES: &[&str] = &[
     "daemon",
     "timeout",
     "locked",
+    "wrong_passphrase",
     "network",
     "storage",
     "io",
@@ -74,7 +75,8 @@ impl From<kith_store::StoreError> for CoreError {
         let code = match e {
             S::NoProfile => "no_profile",
             S::ProfileExists => "profile_exists",
-            S::WrongPassphrase | S::WrongProtection(_) | S::Keystore(_) => "locked",
+            S::WrongPassphrase => "wrong_passphrase",
+            S::WrongProtection(_) | S::Keystore(_) => "locked",
             S::Database(ref m) if m.contains("already open") => "daemon_running",
             _ => "storage",
         };

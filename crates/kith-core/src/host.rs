@@ -9,6 +9,9 @@ use std::time::Duration;
 use serde::Serialize;
 use tokio::sync::{Mutex, broadcast};
 
+use kith_crypto::SecretVec;
+use kith_store::{KeptBy, Protection, Unlock};
+
 use crate::error::{CoreError, Result};
 use crate::views::{Identity, NodeEvent};
 use crate::{NetConfig, Node};
@@ -43,10 +46,18 @@ pub fn default_data_dir() -> PathBuf {
 pub struct Status {
     /// A profile exists in the folder.
     pub has_profile: bool,
+    /// The profile is protected by a passphrase and not unlocked yet (or
+    /// was locked again): the app asks for the passphrase.
+    pub locked: bool,
+    /// The profile's key is wrapped by a passphrase (the app lock is on).
+    pub app_lock: bool,
     /// This device and account, once open.
     pub identity: Option<Identity>,
     /// The profile folder.
     pub data_dir: String,
+    /// The environment fixes the network (`KITH_LOCAL=1`): the network
+    /// settings are saved but not used.
+    pub network_from_env: bool,
 }
 
 /// The app's network switches for this device (not synced: each device
@@ -102,6 +113,9 @@ impl NetworkSettings {
         Ok(())
     }
 }
+
+/// The shortest passphrase the app accepts.
+pub const MIN_PASSPHRASE_CHARS: usize = 8;
 
 /// The node of one profile folder, opened (and put online) on demand.
 pub struct Host {
@@ -207,18 +221,99 @@ impl Host {
         self.adopt(node).await
     }
 
-    /// Whether a profile exists, and who it is (opening it if it exists).
+    /// Whether a profile exists, and who it is (opening it if it exists
+    /// and needs no passphrase, or `KITH_PASSPHRASE` gives it).
     pub async fn status(&self) -> Result<Status> {
-        let identity = if self.has_profile() {
-            Some(self.node().await?.identity().await)
-        } else {
-            None
-        };
-        Ok(Status {
-            has_profile: identity.is_some(),
-            identity,
+        let mut status = Status {
+            has_profile: self.has_profile(),
+            locked: false,
+            app_lock: false,
+            identity: None,
             data_dir: self.dir.display().to_string(),
-        })
+            network_from_env: self.net_fixed,
+        };
+        if !status.has_profile {
+            return Ok(status);
+        }
+        status.app_lock = kith_store::kept_by(&self.dir)? == KeptBy::Passphrase;
+        let open = self.node.lock().await.clone();
+        let node = match open {
+            Some(node) => node,
+            None if status.app_lock && std::env::var_os("KITH_PASSPHRASE").is_none() => {
+                status.locked = true;
+                return Ok(status);
+            }
+            None => self.node().await?,
+        };
+        status.identity = Some(node.identity().await);
+        Ok(status)
+    }
+
+    /// Unlocks the passphrase-protected profile and puts it online.
+    pub async fn unlock(&self, passphrase: String) -> Result<Identity> {
+        let mut open = self.node.lock().await;
+        if let Some(node) = open.as_ref() {
+            return Ok(node.identity().await);
+        }
+        let passphrase = SecretVec::from_vec(passphrase.into_bytes());
+        let node = Node::unlock(&self.dir, self.net(), passphrase).await?;
+        drop(open.take());
+        drop(open);
+        Ok(self.adopt(node).await?.identity().await)
+    }
+
+    /// Locks the app: the node goes offline and its keys leave memory
+    /// until [`Host::unlock`]. Only with a passphrase set (otherwise
+    /// anyone could open it again).
+    pub async fn lock(&self) -> Result<()> {
+        if kith_store::kept_by(&self.dir)? != KeptBy::Passphrase {
+            return Err(CoreError::new(
+                "invalid_input",
+                "set a passphrase first: without one the app opens without asking",
+            ));
+        }
+        self.shutdown().await;
+        Ok(())
+    }
+
+    /// Sets, changes (`new`) or removes (`None`) the passphrase that
+    /// protects this device's profile. When one is set, `current` must be
+    /// it. Without a passphrase the key goes to the OS keystore if there is
+    /// one, else to an owner-only key file. Returns the new status.
+    pub async fn set_passphrase(
+        &self,
+        current: Option<String>,
+        new: Option<String>,
+    ) -> Result<Status> {
+        let kept = kith_store::kept_by(&self.dir)?;
+        let unlock = match kept {
+            KeptBy::Passphrase => Unlock::Passphrase(SecretVec::from_vec(
+                current.unwrap_or_default().into_bytes(),
+            )),
+            KeptBy::KeyFile => Unlock::KeyFile,
+            KeptBy::Keystore => Unlock::Keystore,
+        };
+        let protection = match new {
+            Some(new) if new.chars().count() < MIN_PASSPHRASE_CHARS => {
+                return Err(CoreError::new(
+                    "invalid_input",
+                    format!("a passphrase needs at least {MIN_PASSPHRASE_CHARS} characters"),
+                ));
+            }
+            Some(new) => Protection::Passphrase(
+                SecretVec::from_vec(new.into_bytes()),
+                crate::node::PASSPHRASE_LIMITS,
+            ),
+            None if kept != KeptBy::Passphrase => {
+                return Err(CoreError::new("invalid_input", "no passphrase is set"));
+            }
+            None => crate::node::protection_without_passphrase(),
+        };
+        let dir = self.dir.clone();
+        tokio::task::spawn_blocking(move || kith_store::rewrap(&dir, unlock, protection))
+            .await
+            .map_err(|e| CoreError::new("internal", e.to_string()))??;
+        self.status().await
     }
 
     /// Creates a new account on this device.

@@ -49,9 +49,18 @@ pub fn protection_from_env() -> Protection {
     if let Ok(passphrase) = std::env::var("KITH_PASSPHRASE") {
         return Protection::Passphrase(
             SecretVec::from_vec(passphrase.into_bytes()),
-            PwHashLimits::MODERATE,
+            PASSPHRASE_LIMITS,
         );
     }
+    protection_without_passphrase()
+}
+
+/// Argon2id limits of passphrase-wrapped root keys (libsodium's moderate:
+/// 256 MiB, 3 passes; B0 measures the unlock time).
+pub const PASSPHRASE_LIMITS: PwHashLimits = PwHashLimits::MODERATE;
+
+/// The OS keystore if one is configured, else an owner-only key file.
+pub(crate) fn protection_without_passphrase() -> Protection {
     if kith_store::keystore_is_set() {
         return Protection::Keystore;
     }
@@ -68,7 +77,9 @@ pub fn unlock_from_env() -> Unlock {
     }
 }
 
-fn open_store(dir: &Path) -> Result<Store> {
+/// Opens the store in `dir`: with `passphrase` if given, else as the
+/// environment says ([`unlock_from_env`], then the OS keystore).
+fn open_store(dir: &Path, passphrase: Option<SecretVec>) -> Result<Store> {
     if !dir.join(DATABASE_FILE).exists() {
         return Err(CoreError::new(
             "no_profile",
@@ -77,6 +88,9 @@ fn open_store(dir: &Path) -> Result<Store> {
                 dir.display()
             ),
         ));
+    }
+    if let Some(passphrase) = passphrase {
+        return Ok(Store::open(dir, Unlock::Passphrase(passphrase))?);
     }
     let passphrase_given = std::env::var_os("KITH_PASSPHRASE").is_some();
     match Store::open(dir, unlock_from_env()) {
@@ -187,13 +201,27 @@ impl Node {
         let log = DeviceLog::create(&keys, name, now_ms())?;
         let mut store = Store::create(dir, protection)?;
         save_new_profile(&mut store, &keys, &log, &[])?;
-        drop(store);
-        Self::open(dir, net).await
+        Self::load(store, net).await
     }
 
-    /// Opens the profile in `dir` (offline until [`Node::go_online`]).
+    /// Opens the profile in `dir` (offline until [`Node::go_online`]),
+    /// unlocking it as the environment says ([`unlock_from_env`]).
     pub async fn open(dir: &Path, net: NetConfig) -> Result<Self> {
-        let store = open_store(dir)?;
+        Self::load(open_store(dir, None)?, net).await
+    }
+
+    /// Opens the passphrase-protected profile in `dir`; a wrong passphrase
+    /// is `wrong_passphrase`.
+    pub async fn unlock(dir: &Path, net: NetConfig, passphrase: SecretVec) -> Result<Self> {
+        let dir = dir.to_owned();
+        let store = tokio::task::spawn_blocking(move || open_store(&dir, Some(passphrase)))
+            .await
+            .map_err(|e| CoreError::new("internal", e.to_string()))??;
+        Self::load(store, net).await
+    }
+
+    async fn load(store: Store, net: NetConfig) -> Result<Self> {
+        let dir = store.dir().to_owned();
         let loaded = profile::load(&store)?;
         let own_log = loaded
             .logs
@@ -228,7 +256,7 @@ impl Node {
                 backoff: Mutex::new(HashMap::new()),
                 revoked: std::sync::atomic::AtomicBool::new(revoked),
                 tasks: std::sync::Mutex::new(tokio::task::JoinSet::new()),
-                dir: dir.to_owned(),
+                dir,
             }),
         };
         let weak = Arc::downgrade(&node.inner);

@@ -38,7 +38,7 @@ use std::path::{Path, PathBuf};
 use redb::{Database, ReadableDatabase, TableHandle};
 
 pub use error::{Result, StoreError};
-pub use root::{KEY_FILE, KEYSTORE_SERVICE, Protection, Unlock};
+pub use root::{KEY_FILE, KEYSTORE_SERVICE, KeptBy, Protection, Unlock, kept_by, rewrap};
 
 /// Whether an OS keystore has been set (with `keyring_core::set_default_store`).
 pub fn keystore_is_set() -> bool {

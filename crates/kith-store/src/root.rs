@@ -15,6 +15,9 @@
 //! mode 3 (keystore):   entry name length (1) || entry name (ASCII); the
 //!                      key is the keystore secret of service "kith", that name
 //! ```
+//!
+//! The way a key is kept can change ([`rewrap`]: set, change or remove a
+//! passphrase) without touching the database: the root key stays the same.
 
 use std::io::Write;
 use std::path::Path;
@@ -42,6 +45,17 @@ pub enum Protection {
     /// A plain key file readable only by the owner (headless devices).
     KeyFile,
     /// The OS keystore (keyring-core's default store).
+    Keystore,
+}
+
+/// How a profile's root key is kept now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeptBy {
+    /// Wrapped under a passphrase.
+    Passphrase,
+    /// In a plain owner-only key file.
+    KeyFile,
+    /// In the OS keystore.
     Keystore,
 }
 
@@ -80,20 +94,16 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
-/// Makes a root key for a new profile in `dir` and stores it as `protection` says.
-pub fn create(dir: &Path, protection: Protection) -> Result<GuardedSecret<32>> {
-    let path = dir.join(KEY_FILE);
-    if path.exists() {
-        return Err(StoreError::ProfileExists);
-    }
-    let root = SecretBytes::<32>::random()?;
+/// The key file's bytes for `root` kept as `protection` (for the keystore:
+/// a new entry holding the key).
+fn wrap(root: &[u8; 32], protection: Protection) -> Result<Vec<u8>> {
     let mut file = Vec::new();
     match protection {
         Protection::Passphrase(passphrase, limits) => {
             let salt = salt()?;
             file = header(&salt, limits);
             let kek = AeadKey::from_secret(derive_key(passphrase.expose(), &salt, limits)?);
-            let sealed = kek.seal(&file, root.expose())?;
+            let sealed = kek.seal(&file, root)?;
             file.extend_from_slice(&sealed);
         }
         Protection::Keystore => {
@@ -102,7 +112,7 @@ pub fn create(dir: &Path, protection: Protection) -> Result<GuardedSecret<32>> {
                 kith_wire::hex_encode(&kith_crypto::random::array::<12>()?)
             );
             keystore_entry(&name)?
-                .set_secret(root.expose())
+                .set_secret(root)
                 .map_err(keystore_error)?;
             file.extend_from_slice(MAGIC);
             file.push(MODE_KEYSTORE);
@@ -113,23 +123,101 @@ pub fn create(dir: &Path, protection: Protection) -> Result<GuardedSecret<32>> {
             tracing::warn!("profile key kept in a plain key file (no passphrase, no OS keystore)");
             file.extend_from_slice(MAGIC);
             file.push(MODE_KEY_FILE);
-            file.extend_from_slice(root.expose());
+            file.extend_from_slice(root);
         }
     }
+    Ok(file)
+}
+
+/// Makes a root key for a new profile in `dir` and stores it as `protection` says.
+pub fn create(dir: &Path, protection: Protection) -> Result<GuardedSecret<32>> {
+    let path = dir.join(KEY_FILE);
+    if path.exists() {
+        return Err(StoreError::ProfileExists);
+    }
+    let root = SecretBytes::<32>::random()?;
+    let mut file = wrap(root.expose(), protection)?;
     let written = write_private(&path, &file);
     kith_crypto::zeroize(&mut file);
     written?;
     Ok(GuardedSecret::from_secret(root)?)
 }
 
+/// How the root key of the profile in `dir` is kept now.
+pub fn kept_by(dir: &Path) -> Result<KeptBy> {
+    let mut file = read_key_file(dir)?;
+    let mode = file
+        .strip_prefix(MAGIC.as_slice())
+        .and_then(|rest| rest.first().copied());
+    kith_crypto::zeroize(&mut file);
+    match mode {
+        Some(MODE_PASSPHRASE) => Ok(KeptBy::Passphrase),
+        Some(MODE_KEY_FILE) => Ok(KeptBy::KeyFile),
+        Some(MODE_KEYSTORE) => Ok(KeptBy::Keystore),
+        _ => Err(StoreError::Corrupt("root key file")),
+    }
+}
+
+/// Keeps the root key of the profile in `dir` a new way: it is unlocked as
+/// `unlock` says (so changing or removing a passphrase needs the current
+/// one), wrapped as `protection` says, and the key file is replaced
+/// atomically (written aside, synced, renamed, folder synced). A keystore
+/// entry the old file pointed to is deleted afterwards. The root key itself
+/// does not change, so the database is not touched.
+pub fn rewrap(dir: &Path, unlock: Unlock, protection: Protection) -> Result<()> {
+    let mut old = read_key_file(dir)?;
+    let parsed = parse(&old, unlock);
+    let old_entry = keystore_name(&old).map(str::to_owned);
+    kith_crypto::zeroize(&mut old);
+    let root = parsed?;
+    let mut file = root.with(|key| wrap(key, protection))??;
+    let aside = dir.join(format!("{KEY_FILE}.new"));
+    let _ = std::fs::remove_file(&aside);
+    let written = write_private(&aside, &file);
+    kith_crypto::zeroize(&mut file);
+    written?;
+    std::fs::rename(&aside, dir.join(KEY_FILE))?;
+    sync_dir(dir)?;
+    let deleted = old_entry.map(|name| {
+        keystore_entry(&name).and_then(|entry| entry.delete_credential().map_err(keystore_error))
+    });
+    if let Some(Err(e)) = deleted {
+        tracing::warn!("the old keystore entry stays: {e}");
+    }
+    Ok(())
+}
+
+/// Makes a rename inside `dir` durable.
+fn sync_dir(dir: &Path) -> Result<()> {
+    #[cfg(unix)]
+    std::fs::File::open(dir)?.sync_all()?;
+    #[cfg(not(unix))]
+    let _ = dir;
+    Ok(())
+}
+
+/// The keystore entry name a key file of mode 3 points to.
+fn keystore_name(file: &[u8]) -> Option<&str> {
+    let rest = file.strip_prefix(MAGIC.as_slice())?;
+    let (mode, rest) = rest.split_first()?;
+    if *mode != MODE_KEYSTORE {
+        return None;
+    }
+    let (len, name) = rest.split_first()?;
+    std::str::from_utf8(name.get(..usize::from(*len))?).ok()
+}
+
+fn read_key_file(dir: &Path) -> Result<Vec<u8>> {
+    match std::fs::read(dir.join(KEY_FILE)) {
+        Ok(bytes) => Ok(bytes),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(StoreError::NoProfile),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// Reads the root key of the profile in `dir`.
 pub fn unlock(dir: &Path, unlock: Unlock) -> Result<GuardedSecret<32>> {
-    let path = dir.join(KEY_FILE);
-    let mut file = match std::fs::read(&path) {
-        Ok(bytes) => bytes,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(StoreError::NoProfile),
-        Err(e) => return Err(e.into()),
-    };
+    let mut file = read_key_file(dir)?;
     let result = parse(&file, unlock);
     kith_crypto::zeroize(&mut file);
     result
@@ -164,11 +252,7 @@ fn parse(file: &[u8], unlock: Unlock) -> Result<GuardedSecret<32>> {
             Ok(GuardedSecret::from_secret(key)?)
         }
         (MODE_KEYSTORE, Unlock::Keystore) => {
-            let (len, name) = rest.split_first().ok_or(corrupt.clone())?;
-            let name = name
-                .get(..usize::from(*len))
-                .and_then(|n| std::str::from_utf8(n).ok())
-                .ok_or(corrupt.clone())?;
+            let name = keystore_name(file).ok_or(corrupt.clone())?;
             let mut secret = keystore_entry(name)?.get_secret().map_err(keystore_error)?;
             let key = SecretBytes::<32>::from_slice(&secret);
             kith_crypto::zeroize(&mut secret);

@@ -51,6 +51,12 @@ export const commands = {
 	networkSettings: () => __TAURI_INVOKE<NetworkSettings>("network_settings"),
 	/**  Saves network settings; the node restarts with them. */
 	setNetworkSettings: (settings: NetworkSettings) => typedError<NetworkSettings, CoreError>(__TAURI_INVOKE("set_network_settings", { settings })),
+	/**  Unlocks the passphrase-protected profile. */
+	unlock: (passphrase: string) => typedError<Identity, CoreError>(__TAURI_INVOKE("unlock", { passphrase })),
+	/**  Locks the app now (only with a passphrase set). */
+	lock: () => typedError<null, CoreError>(__TAURI_INVOKE("lock")),
+	/**  Sets, changes or removes (`next` = null) the app-lock passphrase. */
+	setPassphrase: (current: string | null, next: string | null) => typedError<Status_Serialize, CoreError>(__TAURI_INVOKE("set_passphrase", { current, next })),
 };
 
 /** Events */
@@ -247,20 +253,44 @@ export type Status = Status_Serialize | Status_Deserialize;
 export type Status_Deserialize = {
 	/**  A profile exists in the folder. */
 	has_profile: boolean,
+	/**
+	 *  The profile is protected by a passphrase and not unlocked yet (or
+	 *  was locked again): the app asks for the passphrase.
+	 */
+	locked: boolean,
+	/**  The profile's key is wrapped by a passphrase (the app lock is on). */
+	app_lock: boolean,
 	/**  This device and account, once open. */
 	identity?: Identity | null,
 	/**  The profile folder. */
 	data_dir: string,
+	/**
+	 *  The environment fixes the network (`KITH_LOCAL=1`): the network
+	 *  settings are saved but not used.
+	 */
+	network_from_env: boolean,
 };
 
 /**  Whether a profile exists and, if it is open, who it is. */
 export type Status_Serialize = {
 	/**  A profile exists in the folder. */
 	has_profile: boolean,
+	/**
+	 *  The profile is protected by a passphrase and not unlocked yet (or
+	 *  was locked again): the app asks for the passphrase.
+	 */
+	locked: boolean,
+	/**  The profile's key is wrapped by a passphrase (the app lock is on). */
+	app_lock: boolean,
 	/**  This device and account, once open. */
 	identity: Identity | null,
 	/**  The profile folder. */
 	data_dir: string,
+	/**
+	 *  The environment fixes the network (`KITH_LOCAL=1`): the network
+	 *  settings are saved but not used.
+	 */
+	network_from_env: boolean,
 };
 
 /**  What a `sync` reached. */
