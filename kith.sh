@@ -67,6 +67,10 @@ ensure_app_packages() {
   need_package xvfb command -v Xvfb
   need_package webkit2gtk-driver command -v WebKitWebDriver
   need_package imagemagick command -v import
+  # A session bus for the single-instance hand-over of deep links (the
+  # end-to-end test starts its own), and xdg-mime to register kith: links.
+  need_package dbus-daemon command -v dbus-daemon
+  need_package xdg-utils command -v xdg-mime
 }
 
 # Node.js >= 20.19 for the UI build (Vite 8). Debian 12's own nodejs is 18:

@@ -233,3 +233,11 @@ pub async fn set_passphrase(
 ) -> Answer<Status> {
     host.set_passphrase(current, next).await
 }
+
+/// `kith:` / `kith-link:` links the system opened the app with, not yet
+/// taken (oldest first).
+#[tauri::command]
+#[specta::specta]
+pub fn take_opened_links(links: State<'_, crate::OpenedLinks>) -> Vec<String> {
+    links.take()
+}

@@ -24,6 +24,55 @@ pub struct LinkUri {
     pub uri: String,
 }
 
+/// A `kith:` or `kith-link:` link the system opened the app with (at start
+/// or while running); the UI takes them with `take_opened_links`.
+#[derive(Clone, Debug, Serialize, Deserialize, specta::Type, tauri_specta::Event)]
+pub struct LinkOpened {
+    /// The link.
+    pub uri: String,
+}
+
+/// Opened links the UI has not taken yet (it may still be starting,
+/// onboarding or locked when one arrives).
+#[derive(Debug, Default)]
+pub struct OpenedLinks(std::sync::Mutex<Vec<String>>);
+
+impl OpenedLinks {
+    /// Keeps the links of Kith's schemes; returns the newest of them.
+    fn add(&self, urls: impl IntoIterator<Item = String>) -> Option<String> {
+        let ours: Vec<String> = urls
+            .into_iter()
+            .filter(|u| is_kith_link(u))
+            .take(MAX_OPENED_LINKS)
+            .collect();
+        let newest = ours.last().cloned();
+        if let Ok(mut links) = self.0.lock() {
+            links.extend(ours);
+            let excess = links.len().saturating_sub(MAX_OPENED_LINKS);
+            links.drain(..excess);
+        }
+        newest
+    }
+
+    /// The links not taken yet, oldest first.
+    pub fn take(&self) -> Vec<String> {
+        self.0
+            .lock()
+            .map(|mut l| std::mem::take(&mut *l))
+            .unwrap_or_default()
+    }
+}
+
+/// At most this many opened links wait (a flood of launches keeps the newest).
+const MAX_OPENED_LINKS: usize = 8;
+
+/// Whether `uri` is one of Kith's links (`kith:` invite, `kith-link:` device link).
+fn is_kith_link(uri: &str) -> bool {
+    let scheme = uri.split_once(':').map(|(s, _)| s);
+    matches!(scheme, Some(s) if s.eq_ignore_ascii_case("kith") || s.eq_ignore_ascii_case("kith-link"))
+        && uri.len() <= 4096
+}
+
 /// Commands and events, for the invoke handler and the TypeScript export.
 pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
     tauri_specta::Builder::<tauri::Wry>::new()
@@ -54,8 +103,9 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             unlock,
             lock,
             set_passphrase,
+            take_opened_links,
         ])
-        .events(collect_events![KithEvent, LinkUri])
+        .events(collect_events![KithEvent, LinkUri, LinkOpened])
         // Only timestamps (Unix milliseconds, far below 2^53) are 64-bit.
         .dangerously_cast_bigints_to_number()
 }
@@ -87,13 +137,21 @@ fn net_from_env() -> (NetConfig, bool) {
 #[cfg_attr(mobile, tauri::mobile_entry_point)]
 pub fn run() {
     let builder = specta_builder();
-    let app = tauri::Builder::default().plugin(tauri_plugin_notification::init());
+    let app = tauri::Builder::default();
+    // First, so a second launch hands over its arguments (a `kith:` link)
+    // to the running app and exits before anything else starts.
+    #[cfg(desktop)]
+    let app = app.plugin(single_instance());
+    let app = app
+        .plugin(tauri_plugin_notification::init())
+        .plugin(tauri_plugin_deep_link::init());
     #[cfg(mobile)]
     let app = app.plugin(tauri_plugin_barcode_scanner::init());
     let result = app
         .invoke_handler(builder.invoke_handler())
         .setup(move |app| {
             builder.mount_events(app);
+            deep_links(app.handle());
             let (net, fixed) = net_from_env();
             app.manage(Host::new(&kith_core::default_data_dir(), net, fixed));
             let handle = app.handle().clone();
@@ -116,8 +174,95 @@ pub fn run() {
     }
 }
 
+/// One running app per profile folder: a second launch (say, a `kith:`
+/// link clicked in a browser) brings the running window forward and hands
+/// it the link. On Linux the D-Bus name is keyed by the profile folder, so
+/// apps with different `KITH_DATA_DIR`s run side by side.
+#[cfg(desktop)]
+fn single_instance<R: tauri::Runtime>() -> tauri::plugin::TauriPlugin<R> {
+    use std::hash::{Hash, Hasher};
+    let mut builder = tauri_plugin_single_instance::Builder::new().callback(|app, _argv, _cwd| {
+        if let Some(window) = app.get_webview_window("main") {
+            let _ = window.unminimize();
+            let _ = window.set_focus();
+        }
+    });
+    if std::env::var_os("KITH_DATA_DIR").is_some() {
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        kith_core::default_data_dir().hash(&mut hasher);
+        builder = builder.dbus_id(format!("org.kith.messenger.p{:016x}", hasher.finish()));
+    }
+    builder.build()
+}
+
+/// Takes `kith:` and `kith-link:` links from the system: the one the app
+/// was started with and those opened while it runs (through the
+/// single-instance hand-over on desktops). Unbundled Linux builds register
+/// the schemes for this executable (an installed package does it with its
+/// `.desktop` file).
+fn deep_links(app: &tauri::AppHandle) {
+    use tauri_plugin_deep_link::DeepLinkExt;
+    app.manage(OpenedLinks::default());
+    #[cfg(target_os = "linux")]
+    if register_schemes()
+        && let Err(e) = app.deep_link().register_all()
+    {
+        tracing::warn!("kith: links will not open the app: {e}");
+    }
+    let urls = |urls: Vec<tauri::Url>| urls.into_iter().map(String::from);
+    if let Ok(Some(start)) = app.deep_link().get_current() {
+        app.state::<OpenedLinks>().add(urls(start));
+    }
+    let handle = app.clone();
+    app.deep_link().on_open_url(move |event| {
+        if let Some(uri) = handle.state::<OpenedLinks>().add(urls(event.urls())) {
+            let _ = LinkOpened { uri }.emit(&handle);
+        }
+    });
+}
+
+/// Whether to register the URL schemes at run time: not for an installed
+/// package (its `.desktop` file does it), not in tests (`KITH_LOCAL=1`).
+#[cfg(target_os = "linux")]
+fn register_schemes() -> bool {
+    let installed = std::env::current_exe()
+        .map(|exe| exe.starts_with("/usr") || exe.starts_with("/opt"))
+        .unwrap_or(true);
+    !installed && std::env::var("KITH_LOCAL").map_or(true, |v| v != "1")
+}
+
 #[cfg(test)]
 mod tests {
+    use super::OpenedLinks;
+
+    #[test]
+    fn opened_links_keep_only_kith_links_and_the_newest_few() {
+        let links = OpenedLinks::default();
+        let newest = links.add(
+            [
+                "https://example.org/kith:x",
+                "kith:AEAC",
+                "file:///etc/passwd",
+                "KITH-LINK:ABC",
+                "kithx:no",
+                "",
+            ]
+            .map(String::from),
+        );
+        assert_eq!(newest.as_deref(), Some("KITH-LINK:ABC"));
+        assert_eq!(links.take(), ["kith:AEAC", "KITH-LINK:ABC"]);
+        assert!(links.take().is_empty());
+        assert_eq!(links.add(["mailto:a@b".to_owned()]), None);
+        let long = format!("kith:{}", "A".repeat(5000));
+        assert_eq!(links.add([long]), None);
+        for i in 0..20 {
+            links.add([format!("kith:{i}")]);
+        }
+        let kept = links.take();
+        assert_eq!(kept.len(), super::MAX_OPENED_LINKS);
+        assert_eq!(kept.last().map(String::as_str), Some("kith:19"));
+    }
+
     /// The committed bindings are what the commands export now; set
     /// `KITH_UPDATE_BINDINGS=1` to rewrite them.
     #[test]

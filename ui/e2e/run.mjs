@@ -4,7 +4,7 @@
 //
 //   node e2e/run.mjs <path to kith-app built with custom-protocol> <path to kith CLI>
 import { spawn, execFileSync } from "node:child_process";
-import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, mkdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { Session, button, sleep } from "./webdriver.mjs";
@@ -29,26 +29,59 @@ function shot(display, name) {
   console.log(`screenshot ${file}`);
 }
 
-async function instance(name, n) {
-  const display = `:${90 + n}`;
-  displays.push(display);
-  start("Xvfb", [display, "-screen", "0", "1100x760x24", "-nolisten", "tcp"], {});
-  await sleep(800);
-  const port = 4444 + 2 * n;
-  start("tauri-driver", ["--port", String(port), "--native-port", String(port + 1)], {
+/** A private D-Bus session bus (the single-instance hand-over of deep links uses it). */
+async function sessionBus() {
+  const path = join(root, "bus");
+  start("dbus-daemon", ["--session", "--nofork", "--nopidfile", `--address=unix:path=${path}`], {});
+  for (let i = 0; i < 50 && !existsSync(path); i++) await sleep(100);
+  if (!existsSync(path)) throw new Error("dbus-daemon did not start");
+  return `unix:path=${path}`;
+}
+
+/** Runs the kith CLI with JSON output; resolves with its parsed first line. */
+function kith(args) {
+  return JSON.parse(execFileSync(cli, ["--json", ...args], { encoding: "utf8" }).split("\n")[0]);
+}
+
+/** Waits (bounded) for a child process to exit; resolves with its code. */
+function exited(child, timeoutMs) {
+  return new Promise((ok, fail) => {
+    const timer = setTimeout(() => fail(new Error("the process did not exit")), timeoutMs);
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      ok(code);
+    });
+  });
+}
+
+function appEnv(display, name, n, extra) {
+  return {
     DISPLAY: display,
     WEBKIT_DISABLE_COMPOSITING_MODE: "1",
     KITH_DATA_DIR: join(root, name),
     KITH_LOCAL: "1",
     KITH_LISTEN: `127.0.0.1:${47300 + n}`,
-  });
+    ...extra,
+  };
+}
+
+async function instance(name, n, extra = {}) {
+  const display = `:${90 + n}`;
+  displays.push(display);
+  start("Xvfb", [display, "-screen", "0", "1100x760x24", "-nolisten", "tcp"], {});
+  await sleep(800);
+  const port = 4444 + 2 * n;
+  const env = appEnv(display, name, n, extra);
+  start("tauri-driver", ["--port", String(port), "--native-port", String(port + 1)], env);
   await sleep(1200);
   const session = await Session.start(port, app);
-  return { session, display };
+  return { session, display, env };
 }
 
 async function main() {
-  const alice = await instance("alice", 1);
+  // Alice's app has a session bus (as on a desktop); Bob's has none (the
+  // single-instance plugin must then let the app start normally).
+  const alice = await instance("alice", 1, { DBUS_SESSION_BUS_ADDRESS: await sessionBus() });
   const bob = await instance("bob", 2);
   const A = alice.session;
   const B = bob.session;
@@ -124,6 +157,45 @@ async function main() {
   await A.click(button("Settings"));
   await A.waitText("//section//h2", /Settings/);
   shot(alice.display, "12-settings");
+
+  // App lock: on, lock, a wrong passphrase, the right one.
+  await A.type("//label[starts-with(normalize-space(), 'Passphrase')]//input", "correct horse battery");
+  await A.type("//label[contains(., 'Repeat it')]//input", "correct horse battery");
+  await A.click(button("Turn on app lock"));
+  await A.waitText("//*[@role='status']", /App lock is on/, 60000);
+  shot(alice.display, "13-app-lock-on");
+  await A.click(button("Lock"));
+  await A.waitText("//h1", /Kith is locked/);
+  shot(alice.display, "14-locked");
+  await A.type("//input[@type='password']", "wrong horse");
+  await A.click(button("Unlock"));
+  await A.waitText("//*[@role='alert']", /not the passphrase/, 60000);
+  await A.type("//input[@type='password']", "correct horse battery");
+  await A.click(button("Unlock"));
+  await A.waitText("//h2", /Hello, Alice/, 60000);
+  await A.find("//nav//button[contains(., 'Bob')]");
+
+  // A kith: link opened while the app runs (a second launch with the link,
+  // as a browser or file manager does) hands it to the running app, which
+  // shows it in the add-contact form; adding stays a click.
+  const carol = ["--local", "--listen", "127.0.0.1:47310", "--data-dir", join(root, "carol")];
+  kith([...carol, "init", "--name", "Carol", "--device-name", "carol-cli"]);
+  const daemon = spawn(cli, ["--json", ...carol, "daemon"], { stdio: ["ignore", "pipe", "inherit"] });
+  children.push(daemon);
+  await new Promise((ok, fail) => {
+    daemon.stdout.once("data", ok);
+    daemon.once("exit", () => fail(new Error("carol's daemon exited")));
+  });
+  const carolInvite = kith(["--data-dir", join(root, "carol"), "invite"]).uri;
+  const second = start(app, [carolInvite], alice.env);
+  const code = await exited(second, 20000);
+  if (code !== 0) throw new Error(`the second launch exited with ${code}`);
+  await A.waitValue("//input[@aria-label='Contact link']", /^kith:/);
+  await A.waitText("//*[@role='note']", /Opened from a link/);
+  shot(alice.display, "15-deep-link");
+  await A.click(button("Add"));
+  await A.waitText("//section//h2", /Carol/);
+  await A.find("//nav//button[contains(., 'Carol')]");
   await A.stop();
   await B.stop();
   console.log("e2e: all steps passed");

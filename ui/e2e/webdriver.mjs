@@ -49,13 +49,27 @@ export class Session {
     return this.cmd("GET", `/element/${el}/text`);
   }
 
+  async value(xpath) {
+    const el = await this.find(xpath);
+    return this.cmd("GET", `/element/${el}/property/value`);
+  }
+
   /** Waits until the element at `xpath` has text matching `re`. */
   async waitText(xpath, re, timeoutMs = 30000) {
+    return this.waitFor(xpath, re, timeoutMs, (x) => this.text(x));
+  }
+
+  /** Waits until the input at `xpath` holds a value matching `re`. */
+  async waitValue(xpath, re, timeoutMs = 30000) {
+    return this.waitFor(xpath, re, timeoutMs, (x) => this.value(x));
+  }
+
+  async waitFor(xpath, re, timeoutMs, read) {
     const deadline = Date.now() + timeoutMs;
     let seen = "";
     while (Date.now() < deadline) {
       try {
-        seen = await this.text(xpath);
+        seen = await read(xpath);
         if (re.test(seen)) return seen;
       } catch {}
       await sleep(150);

@@ -119,3 +119,28 @@ test("a locked profile asks for its passphrase, says when it is wrong, and locks
   expect(await screen.findByText("Kith is locked")).toBeTruthy();
   expect(screen.queryByText("Bob")).toBeNull();
 });
+
+test("a kith: link the app was opened with fills the add-contact form; a kith-link: one the devices form", async () => {
+  const { emit } = await import("@tauri-apps/api/event");
+  let opened = ["https://example.org", "kith:AEACINVITE"];
+  mockIPC((cmd) => {
+    if (cmd === "status") return { has_profile: true, locked: false, app_lock: false, identity: alice, data_dir: "/tmp/x", network_from_env: false };
+    if (cmd === "contacts") return [];
+    if (cmd === "devices") return [];
+    if (cmd === "take_opened_links") {
+      const links = opened;
+      opened = [];
+      return links;
+    }
+  }, { shouldMockEvents: true });
+  render(App);
+  const field = (await screen.findByLabelText("Contact link")) as HTMLInputElement;
+  expect(field.value).toBe("kith:AEACINVITE");
+  expect(screen.getByRole("note").textContent).toMatch(/Opened from a link/);
+  // Nothing is added without a click.
+  opened = ["kith-link:NEWDEVICE"];
+  await emit("link-opened", { uri: "kith-link:NEWDEVICE" });
+  const code = (await screen.findByLabelText("Link code")) as HTMLInputElement;
+  expect(code.value).toBe("kith-link:NEWDEVICE");
+  expect(screen.getByRole("note").textContent).toMatch(/Link only your own new device/);
+});

@@ -57,11 +57,17 @@ export const commands = {
 	lock: () => typedError<null, CoreError>(__TAURI_INVOKE("lock")),
 	/**  Sets, changes or removes (`next` = null) the app-lock passphrase. */
 	setPassphrase: (current: string | null, next: string | null) => typedError<Status_Serialize, CoreError>(__TAURI_INVOKE("set_passphrase", { current, next })),
+	/**
+	 *  `kith:` / `kith-link:` links the system opened the app with, not yet
+	 *  taken (oldest first).
+	 */
+	takeOpenedLinks: () => __TAURI_INVOKE<string[]>("take_opened_links"),
 };
 
 /** Events */
 export const events = {
 	kithEvent: makeEvent<KithEvent, KithEvent>("kith-event"),
+	linkOpened: makeEvent<LinkOpened, LinkOpened>("link-opened"),
 	linkUri: makeEvent<LinkUri, LinkUri>("link-uri"),
 };
 
@@ -137,6 +143,15 @@ export type Identity = {
 
 /**  Something the node reports (new message, delivery, trust, devices). */
 export type KithEvent = NodeEvent;
+
+/**
+ *  A `kith:` or `kith-link:` link the system opened the app with (at start
+ *  or while running); the UI takes them with `take_opened_links`.
+ */
+export type LinkOpened = {
+	/**  The link. */
+	uri: string,
+};
 
 /**  The `kith-link:` link this new device shows while it waits to be linked. */
 export type LinkUri = {
