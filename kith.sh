@@ -70,7 +70,10 @@ ensure_app_packages() {
   # A session bus for the single-instance hand-over of deep links (the
   # end-to-end test starts its own), and xdg-mime to register kith: links.
   need_package dbus-daemon command -v dbus-daemon
+  need_package dbus-bin command -v dbus-send
   need_package xdg-utils command -v xdg-mime
+  # The Secret Service the end-to-end test keeps a profile's key in.
+  need_package gnome-keyring command -v gnome-keyring-daemon
 }
 
 # Node.js >= 20.19 for the UI build (Vite 8). Debian 12's own nodejs is 18:
@@ -171,7 +174,8 @@ app_e2e() {
     cargo install tauri-driver --version ^2 --locked >&2
   fi
   say "app end-to-end test (Xvfb, tauri-driver)"
-  cargo build --locked -p kith-app --features custom-protocol -p kith-cli >&2
+  cargo build --locked -p kith-cli >&2
+  cargo build --locked -p kith-app --features custom-protocol --bin kith-app --example blank >&2
   local e2e_status=0
   (cd ui && KITH_E2E_SHOTS="$CARGO_TARGET_DIR/e2e" \
     node e2e/run.mjs "$CARGO_TARGET_DIR/debug/kith-app" "$CARGO_TARGET_DIR/debug/kith") >&2 ||
@@ -243,6 +247,10 @@ cmd_test() {
   cargo run --release --locked -q -p kith-bench -- --quick b4
   cargo run --release --locked -q -p kith-bench -- --quick b3
   cargo run --release --locked -q -p kith-bench -- --quick b5
+  # B9 with the debug app the end-to-end test built (the full run wants
+  # release builds: see docs/benchmarks.md).
+  cargo run --release --locked -q -p kith-bench -- --quick b9 \
+    --app "$CARGO_TARGET_DIR/debug/kith-app" --blank "$CARGO_TARGET_DIR/debug/examples/blank"
   say "done in $((SECONDS - started)) s"
   summarise_tests "$log" "$ran_ignored"
   rm -f "$log"

@@ -3,7 +3,7 @@
 //! crate root.)
 
 use kith_core::{
-    ContactView, CoreError, DeviceView, Host, Identity, MessageView, NetworkSettings, Sent, Status,
+    ContactView, CoreError, DeviceView, Host, Identity, MessagePage, NetworkSettings, Sent, Status,
     SyncReport,
 };
 use tauri::State;
@@ -140,11 +140,14 @@ pub async fn send(
     host.node().await?.send(&contact, &text, anyway).await
 }
 
-/// The messages with a contact, in display order.
+/// The newest `limit` messages with a contact, in display order.
 #[tauri::command]
 #[specta::specta]
-pub async fn messages(host: State<'_, Host>, contact: String) -> Answer<Vec<MessageView>> {
-    host.node().await?.messages(&contact).await
+pub async fn messages(host: State<'_, Host>, contact: String, limit: u32) -> Answer<MessagePage> {
+    host.node()
+        .await?
+        .latest_messages(&contact, limit as usize)
+        .await
 }
 
 /// Deletes a message from all of my devices.
@@ -240,4 +243,29 @@ pub async fn set_passphrase(
 #[specta::specta]
 pub fn take_opened_links(links: State<'_, crate::OpenedLinks>) -> Vec<String> {
     links.take()
+}
+
+/// The UI has painted its first screen (reported for benchmark B9).
+#[tauri::command]
+#[specta::specta]
+pub fn app_ready() {
+    crate::report_ready();
+}
+
+/// My safety-number code for a contact (shown as a QR code).
+#[tauri::command]
+#[specta::specta]
+pub async fn safety_code(host: State<'_, Host>, contact: String) -> Answer<String> {
+    host.node().await?.safety_code(&contact).await
+}
+
+/// Validates a contact by the code scanned from their device.
+#[tauri::command]
+#[specta::specta]
+pub async fn validate_code(
+    host: State<'_, Host>,
+    contact: String,
+    code: String,
+) -> Answer<ContactView> {
+    host.node().await?.validate_code(&contact, &code).await
 }

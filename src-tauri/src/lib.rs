@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 mod commands;
+mod keystore;
 
 use commands::*;
 use kith_core::{Host, NetConfig, NodeEvent};
@@ -73,6 +74,19 @@ fn is_kith_link(uri: &str) -> bool {
         && uri.len() <= 4096
 }
 
+/// Prints `ready` on stdout, once, when `KITH_REPORT_READY=1`: the UI has
+/// painted its first screen (benchmark B9 measures the time to it).
+pub fn report_ready() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    if std::env::var("KITH_REPORT_READY").is_ok_and(|v| v == "1") {
+        ONCE.call_once(|| {
+            use std::io::Write;
+            let mut out = std::io::stdout();
+            let _ = writeln!(out, "ready").and_then(|()| out.flush());
+        });
+    }
+}
+
 /// Commands and events, for the invoke handler and the TypeScript export.
 pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
     tauri_specta::Builder::<tauri::Wry>::new()
@@ -104,6 +118,9 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             lock,
             set_passphrase,
             take_opened_links,
+            app_ready,
+            safety_code,
+            validate_code,
         ])
         .events(collect_events![KithEvent, LinkUri, LinkOpened])
         // Only timestamps (Unix milliseconds, far below 2^53) are 64-bit.
@@ -153,7 +170,11 @@ pub fn run() {
             builder.mount_events(app);
             deep_links(app.handle());
             let (net, fixed) = net_from_env();
-            app.manage(Host::new(&kith_core::default_data_dir(), net, fixed));
+            let dir = kith_core::default_data_dir();
+            keystore::prepare(&dir);
+            app.manage(Host::new(&dir, net, fixed));
+            let warm = app.handle().clone();
+            tauri::async_runtime::spawn(async move { warm.state::<Host>().warm_up().await });
             let handle = app.handle().clone();
             let mut events = app.state::<Host>().subscribe();
             tauri::async_runtime::spawn(async move {
@@ -161,9 +182,20 @@ pub fn run() {
                     let _ = KithEvent(event).emit(&handle);
                 }
             });
+            #[cfg(unix)]
+            exit_on_signals(app.handle().clone());
             Ok(())
         })
-        .run(tauri::generate_context!());
+        .build(tauri::generate_context!())
+        .map(|app| {
+            app.run(|app, event| {
+                // Quitting closes the profile cleanly (last writes synced,
+                // connections closed) before the process ends.
+                if let tauri::RunEvent::Exit = event {
+                    tauri::async_runtime::block_on(app.state::<Host>().shutdown());
+                }
+            });
+        });
     if let Err(e) = result {
         // No window to show it in: the terminal is all there is.
         #[allow(clippy::print_stderr)]
@@ -172,6 +204,29 @@ pub fn run() {
         }
         std::process::exit(1);
     }
+}
+
+/// SIGTERM, SIGINT and SIGHUP (logout, `kill`, Ctrl-C in a terminal) quit
+/// like closing the window: the profile is closed cleanly first.
+#[cfg(unix)]
+fn exit_on_signals(app: tauri::AppHandle) {
+    use tokio::signal::unix::{SignalKind, signal};
+    tauri::async_runtime::spawn(async move {
+        let (Ok(mut term), Ok(mut int), Ok(mut hup)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::hangup()),
+        ) else {
+            tracing::warn!("cannot watch signals: they end the app without closing the profile");
+            return;
+        };
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+            _ = hup.recv() => {}
+        }
+        app.exit(0);
+    });
 }
 
 /// One running app per profile folder: a second launch (say, a `kith:`

@@ -101,6 +101,33 @@ async fn two_nodes_meet_by_invite_and_the_event_stream_reports_it_all() {
     assert_eq!(messages[0].text.as_deref(), Some("hello Bob"));
     assert!(messages[0].delivery.values().all(|d| *d == "delivered"));
 
+    // Validation by scanning the other side's code: both directions at once.
+    let bob_code = bob.safety_code(&alice_id).await.unwrap();
+    let alice_code = alice.safety_code(&bob_id).await.unwrap();
+    assert_ne!(bob_code, alice_code);
+    // My own code, or no code at all, validates nothing and changes nothing.
+    assert_eq!(
+        alice
+            .validate_code(&bob_id, &alice_code)
+            .await
+            .unwrap_err()
+            .code,
+        "safety_number_mismatch"
+    );
+    assert_eq!(
+        alice
+            .validate_code(&bob_id, "kith:AEAC")
+            .await
+            .unwrap_err()
+            .code,
+        "invalid_input"
+    );
+    assert_eq!(alice.contacts().await[0].state, "unvalidated");
+    let view = alice.validate_code(&bob_id, &bob_code).await.unwrap();
+    assert_eq!(view.state, "validated");
+    let view = bob.validate_code(&alice_id, &alice_code).await.unwrap();
+    assert_eq!(view.state, "validated");
+
     // Trust changes are events too, and errors carry stable codes.
     alice.compromise("Bob").await.unwrap();
     let event = next_event(
@@ -149,6 +176,13 @@ async fn two_nodes_meet_by_invite_and_the_event_stream_reports_it_all() {
         .unwrap();
     assert_eq!(alice.contacts().await[0].state, "compromised");
     assert_eq!(alice.messages(&bob_id).await.unwrap().len(), 1);
+    // Pages: the newest `limit`, and how many are older.
+    let page = alice.latest_messages(&bob_id, 0).await.unwrap();
+    assert!(page.messages.is_empty());
+    assert_eq!(page.earlier, 1);
+    let page = alice.latest_messages(&bob_id, 5).await.unwrap();
+    assert_eq!(page.messages, alice.messages(&bob_id).await.unwrap());
+    assert_eq!(page.earlier, 0);
     alice.shutdown().await;
 }
 

@@ -4,7 +4,7 @@
 //
 //   node e2e/run.mjs <path to kith-app built with custom-protocol> <path to kith CLI>
 import { spawn, execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, mkdirSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { Session, button, sleep } from "./webdriver.mjs";
@@ -29,13 +29,38 @@ function shot(display, name) {
   console.log(`screenshot ${file}`);
 }
 
-/** A private D-Bus session bus (the single-instance hand-over of deep links uses it). */
+/**
+ * A private D-Bus session bus (the single-instance hand-over of deep links
+ * uses it) with an unlocked GNOME Keyring on it (the Secret Service that
+ * keeps the profile's root key), in a home folder of its own.
+ */
 async function sessionBus() {
   const path = join(root, "bus");
   start("dbus-daemon", ["--session", "--nofork", "--nopidfile", `--address=unix:path=${path}`], {});
   for (let i = 0; i < 50 && !existsSync(path); i++) await sleep(100);
   if (!existsSync(path)) throw new Error("dbus-daemon did not start");
-  return `unix:path=${path}`;
+  const address = `unix:path=${path}`;
+  const home = join(root, "keyring-home");
+  mkdirSync(join(home, "run"), { recursive: true, mode: 0o700 });
+  const keyring = spawn("gnome-keyring-daemon", ["--foreground", "--unlock", "--components=secrets"], {
+    env: { ...process.env, DBUS_SESSION_BUS_ADDRESS: address, HOME: home, XDG_DATA_HOME: join(home, "data"), XDG_RUNTIME_DIR: join(home, "run") },
+    stdio: ["pipe", "ignore", "inherit"],
+  });
+  children.push(keyring);
+  keyring.stdin.end("e2e keyring password");
+  const owner = ["--session", "--print-reply", "--dest=org.freedesktop.DBus", "/", "org.freedesktop.DBus.NameHasOwner", "string:org.freedesktop.secrets"];
+  for (let i = 0; i < 50; i++) {
+    const reply = execFileSync("dbus-send", owner, { env: { ...process.env, DBUS_SESSION_BUS_ADDRESS: address }, encoding: "utf8" });
+    if (/boolean true/.test(reply)) return address;
+    await sleep(100);
+  }
+  throw new Error("gnome-keyring-daemon did not start");
+}
+
+/** How a profile's root key is kept: the mode byte of its root-key file. */
+function keptBy(name) {
+  const mode = readFileSync(join(root, name, "root-key"))[8];
+  return { 1: "passphrase", 2: "key file", 3: "keystore" }[mode] ?? `mode ${mode}`;
 }
 
 /** Runs the kith CLI with JSON output; resolves with its parsed first line. */
@@ -79,10 +104,10 @@ async function instance(name, n, extra = {}) {
 }
 
 async function main() {
-  // Alice's app has a session bus (as on a desktop); Bob's has none (the
-  // single-instance plugin must then let the app start normally).
+  // Alice's app has a session bus with a keyring (as on a desktop); Bob's
+  // has none (the app must then start normally and keep a key file).
   const alice = await instance("alice", 1, { DBUS_SESSION_BUS_ADDRESS: await sessionBus() });
-  const bob = await instance("bob", 2);
+  const bob = await instance("bob", 2, { DBUS_SESSION_BUS_ADDRESS: `unix:path=${join(root, "no-bus")}` });
   const A = alice.session;
   const B = bob.session;
 
@@ -96,6 +121,8 @@ async function main() {
     await s.waitText("//h2", new RegExp(`Hello, ${name}`));
   }
   shot(alice.display, "02-home-empty");
+  if (keptBy("alice") !== "keystore") throw new Error(`Alice's key: ${keptBy("alice")}, not the keystore`);
+  if (keptBy("bob") !== "key file") throw new Error(`Bob's key: ${keptBy("bob")}, not a key file`);
 
   // Alice shares an invite; Bob pastes it.
   await A.click(button("Add contact"));
@@ -163,6 +190,7 @@ async function main() {
   await A.type("//label[contains(., 'Repeat it')]//input", "correct horse battery");
   await A.click(button("Turn on app lock"));
   await A.waitText("//*[@role='status']", /App lock is on/, 60000);
+  if (keptBy("alice") !== "passphrase") throw new Error(`Alice's key: ${keptBy("alice")} after the app lock`);
   shot(alice.display, "13-app-lock-on");
   await A.click(button("Lock"));
   await A.waitText("//h1", /Kith is locked/);

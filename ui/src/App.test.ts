@@ -38,21 +38,29 @@ test("a new device shows onboarding and creates an account", async () => {
 
 test("a conversation shows messages, queued state, and the validation nudge", async () => {
   const sent: unknown[] = [];
+  const limits: number[] = [];
   mockIPC((cmd, args) => {
     if (cmd === "status") return { has_profile: true, identity: alice, data_dir: "/tmp/x" };
     if (cmd === "contacts") return [bob];
-    if (cmd === "messages")
-      return [
-        {
-          message_id: "1".repeat(64),
-          conversation_id: "c".repeat(64),
-          author_account: alice.account_id,
-          author_device: alice.device_id,
-          text: "hello Bob",
-          sent_at: Date.now(),
-          delivery: { ["e".repeat(64)]: "pending" },
-        },
-      ];
+    if (cmd === "messages") {
+      const limit = (args as { limit: number }).limit;
+      limits.push(limit);
+      return {
+        messages: [
+          {
+            message_id: "1".repeat(64),
+            conversation_id: "c".repeat(64),
+            author_account: alice.account_id,
+            author_device: alice.device_id,
+            text: "hello Bob",
+            sent_at: Date.now(),
+            delivery: { ["e".repeat(64)]: "pending" },
+          },
+        ],
+        // A long history: older pages come on request.
+        earlier: limit < 400 ? 250 : 50,
+      };
+    }
     if (cmd === "send") {
       sent.push(args);
       return { message_id: "2".repeat(64), conversation_id: "c".repeat(64) };
@@ -67,6 +75,9 @@ test("a conversation shows messages, queued state, and the validation nudge", as
   await fireEvent.click(screen.getByText("Send"));
   await screen.findByText("hello Bob");
   expect(sent).toEqual([{ contact: bob.contact_id, text: "second", anyway: false }]);
+  await fireEvent.click(screen.getByText(/Show earlier messages \(250 more\)/));
+  expect(await screen.findByText(/Show earlier messages \(50 more\)/)).toBeTruthy();
+  expect(limits).toEqual([200, 200, 400]);
 });
 
 test("errors from the node reach the screen as their message", async () => {

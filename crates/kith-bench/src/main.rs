@@ -9,6 +9,7 @@
 #![forbid(unsafe_code)]
 #![allow(clippy::print_stdout)] // a benchmark's job is to print its table
 
+mod app;
 mod b0;
 mod measure;
 mod net;
@@ -39,7 +40,7 @@ struct Cli {
     bench: Bench,
 }
 
-#[derive(Subcommand, Clone, Copy)]
+#[derive(Subcommand, Clone)]
 enum Bench {
     /// B0 crypto_floor: kith-crypto wrappers vs direct libsodium calls.
     B0,
@@ -55,6 +56,19 @@ enum Bench {
     B3,
     /// B5 latency: messages A1 -> B1, B2 over loopback iroh, durable on both sides.
     B5,
+    /// B9 app: first paint and memory of the app over a 100k-message profile
+    /// vs an empty Tauri window (needs Xvfb and both executables built).
+    B9 {
+        /// The app (built with `--features custom-protocol`).
+        #[arg(long)]
+        app: PathBuf,
+        /// The empty window (`--example blank`, same features).
+        #[arg(long)]
+        blank: PathBuf,
+        /// Keep the profile in this folder (reused when it exists).
+        #[arg(long)]
+        keep: Option<PathBuf>,
+    },
 }
 
 #[derive(Serialize)]
@@ -131,7 +145,7 @@ fn print_rates(rates: &[storage::Rate]) {
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     kith_crypto::init()?;
-    match cli.bench {
+    match cli.bench.clone() {
         Bench::B0 => {
             let report = b0::run(cli.quick)?;
             print_b0(&report);
@@ -225,6 +239,38 @@ fn main() -> anyhow::Result<()> {
                 );
             }
             let path = write_json(&cli.out, "B4", cli.quick, &rows)?;
+            println!("wrote {}", path.display());
+        }
+        Bench::B9 { app, blank, keep } => {
+            let base = cli.out.join("tmp");
+            let r = app::b9(cli.quick, &base, &app, &blank, keep.as_deref())?;
+            println!(
+                "B9 app: {} messages (profile built in {:.1} s, database {:.1} MiB), median of {} runs",
+                r.messages, r.build_seconds, r.database_mib, r.runs
+            );
+            println!(
+                "{:<22} {:>15} {:>10} {:>10} {:>10}",
+                "", "first paint ms", "RSS MiB", "PSS MiB", "processes"
+            );
+            for (name, v) in [
+                ("kith over the profile", &r.kith),
+                ("empty Tauri window", &r.blank),
+            ] {
+                println!(
+                    "{:<22} {:>15.0} {:>10.1} {:>10.1} {:>10}",
+                    name, v.first_paint_ms, v.rss_mib, v.pss_mib, v.processes
+                );
+            }
+            println!(
+                "kith / empty: first paint {:.2}, RSS {:.2} (target <= 1.5 and < 1 s)",
+                r.ratio_first_paint, r.ratio_rss
+            );
+            println!(
+                "in process: open the profile {:.0} ms (reading the entries {:.0} ms), newest 200 messages {:.1} ms",
+                r.node_open_ms, r.store_load_ms, r.page_ms
+            );
+            let path = write_json(&cli.out, "B9", cli.quick, &r)?;
+            std::fs::remove_dir_all(&base).ok();
             println!("wrote {}", path.display());
         }
         Bench::Sessions => {

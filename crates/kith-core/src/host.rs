@@ -192,7 +192,9 @@ impl Host {
         self.dir.join(kith_store::DATABASE_FILE).exists()
     }
 
-    async fn adopt(&self, node: Node) -> Result<Node> {
+    /// Puts `node` online, forwards its events, and keeps it as the open
+    /// node (`slot` is the held lock on it).
+    async fn adopt(&self, node: Node, slot: &mut Option<Node>) -> Result<Node> {
         node.go_online().await?;
         let mut from = node.subscribe();
         let to = self.events.clone();
@@ -207,18 +209,35 @@ impl Host {
                 }
             }
         });
-        *self.node.lock().await = Some(node.clone());
+        *slot = Some(node.clone());
         Ok(node)
     }
 
     /// The open node, opening (and putting online) the profile if needed;
-    /// `no_profile` if there is none yet.
+    /// `no_profile` if there is none yet. Callers at the same time wait for
+    /// one opening.
     pub async fn node(&self) -> Result<Node> {
-        if let Some(node) = self.node.lock().await.as_ref() {
+        let mut slot = self.node.lock().await;
+        if let Some(node) = slot.as_ref() {
             return Ok(node.clone());
         }
         let node = Node::open(&self.dir, self.net()).await?;
-        self.adopt(node).await
+        self.adopt(node, &mut slot).await
+    }
+
+    /// Opens the profile if it needs no passphrase (nothing otherwise).
+    /// The app runs this in the background at start-up, so loading the
+    /// profile overlaps the window's and webview's start-up; the UI's first
+    /// `status` then finds it open, or waits for this opening.
+    pub async fn warm_up(&self) {
+        let passphrase_set = std::env::var_os("KITH_PASSPHRASE").is_some();
+        let locked = kith_store::kept_by(&self.dir).is_ok_and(|k| k == KeptBy::Passphrase);
+        if !self.has_profile() || (locked && !passphrase_set) {
+            return;
+        }
+        if let Err(e) = self.node().await {
+            tracing::warn!("opening the profile: {e}");
+        }
     }
 
     /// Whether a profile exists, and who it is (opening it if it exists
@@ -257,9 +276,7 @@ impl Host {
         }
         let passphrase = SecretVec::from_vec(passphrase.into_bytes());
         let node = Node::unlock(&self.dir, self.net(), passphrase).await?;
-        drop(open.take());
-        drop(open);
-        Ok(self.adopt(node).await?.identity().await)
+        Ok(self.adopt(node, &mut open).await?.identity().await)
     }
 
     /// Locks the app: the node goes offline and its keys leave memory
@@ -318,6 +335,7 @@ impl Host {
 
     /// Creates a new account on this device.
     pub async fn create(&self, name: &str, device_name: &str) -> Result<Identity> {
+        let mut slot = self.node.lock().await;
         let node = Node::create(
             &self.dir,
             name,
@@ -326,7 +344,7 @@ impl Host {
             crate::protection_from_env(),
         )
         .await?;
-        Ok(self.adopt(node).await?.identity().await)
+        Ok(self.adopt(node, &mut slot).await?.identity().await)
     }
 
     /// Links this (new) device to an account: `on_uri` gets the
@@ -351,7 +369,8 @@ impl Host {
             on_uri,
         )
         .await?;
-        Ok(self.adopt(node).await?.identity().await)
+        let mut slot = self.node.lock().await;
+        Ok(self.adopt(node, &mut slot).await?.identity().await)
     }
 
     /// Closes the node (clean shutdown).

@@ -20,7 +20,8 @@ pub use join::request_link;
 pub use kith_net::{NetConfig, Relays};
 pub use node::{Node, protection_from_env, unlock_from_env};
 pub use views::{
-    ContactView, DeviceView, Identity, MessageView, NodeEvent, Sent, SyncReport, trust_name,
+    ContactView, DeviceView, Identity, MessagePage, MessageView, NodeEvent, Sent, SyncReport,
+    trust_name,
 };
 
 /// The QR code of a `kith:` or `kith-link:` link, as an SVG document.

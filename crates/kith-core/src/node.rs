@@ -29,7 +29,8 @@ use tokio::task::JoinHandle;
 use crate::error::{CoreError, Result};
 use crate::profile::{self, addr_key, encode_log, invite_key, log_key, redeem_key};
 use crate::views::{
-    ContactView, DeviceView, Identity, MessageView, NodeEvent, Sent, SyncReport, trust_name,
+    ContactView, DeviceView, Identity, MessagePage, MessageView, NodeEvent, Sent, SyncReport,
+    trust_name,
 };
 
 pub(crate) fn now_ms() -> u64 {
@@ -846,6 +847,41 @@ impl Node {
         }
     }
 
+    /// My safety-number code for a contact, to show as a QR code: their
+    /// device scans it and checks both directions at once.
+    pub async fn safety_code(&self, contact: &str) -> Result<String> {
+        let account = self.resolve_contact(contact).await?;
+        let me = self.with(|r| r.account_id()).await;
+        Ok(SafetyNumber::new(&me, &account)?.scannable())
+    }
+
+    /// Checks the code scanned from a contact's device: a match validates
+    /// the contact. A code that does not match fails with
+    /// `safety_number_mismatch` and changes nothing (unlike typed digits: a
+    /// scan of the wrong person's screen is the likely cause; the user can
+    /// then mark the contact compromised); a QR code that is no safety
+    /// number code at all is `invalid_input`.
+    pub async fn validate_code(&self, contact: &str, code: &str) -> Result<ContactView> {
+        let account = self.resolve_contact(contact).await?;
+        let me = self.with(|r| r.account_id()).await;
+        match SafetyNumber::new(&me, &account)?.verify_scanned(code) {
+            Ok(()) => {
+                self.set_trust(account, TrustLevel::Validated, "safety code scanned")
+                    .await?;
+                self.contact_view(&account).await
+            }
+            Err(kith_identity::IdentityError::SafetyNumberMismatch) => Err(CoreError::new(
+                "safety_number_mismatch",
+                "this code is not from this contact's account: scan it from their device again; \
+                 if it still differs, someone may stand between you",
+            )),
+            Err(_) => Err(CoreError::new(
+                "invalid_input",
+                "this QR code is not a Kith safety-number code",
+            )),
+        }
+    }
+
     /// Marks a contact compromised.
     pub async fn compromise(&self, contact: &str) -> Result<ContactView> {
         let account = self.resolve_contact(contact).await?;
@@ -898,15 +934,22 @@ impl Node {
 
     /// The messages with a contact in display order.
     pub async fn messages(&self, contact: &str) -> Result<Vec<MessageView>> {
+        Ok(self.latest_messages(contact, usize::MAX).await?.messages)
+    }
+
+    /// The newest `limit` messages with a contact in display order, and how
+    /// many older ones there are (the app shows a page and loads more on
+    /// request: a conversation may hold 100,000 messages).
+    pub async fn latest_messages(&self, contact: &str, limit: usize) -> Result<MessagePage> {
         let account = self.resolve_contact(contact).await?;
         Ok(self
             .with(|r| {
                 let me = r.account_id();
                 let Ok(conversation) = kith_sync::ids::direct_conversation(&me, &account) else {
-                    return Vec::new();
+                    return MessagePage::default();
                 };
                 let Some(conv) = r.conversation(&conversation) else {
-                    return Vec::new();
+                    return MessagePage::default();
                 };
                 // Delivery is tracked per device of the other side.
                 let devices_of = |a: &AccountId| -> Vec<DeviceId> {
@@ -920,11 +963,15 @@ impl Node {
                         .unwrap_or_default()
                 };
                 let (mine, theirs) = (devices_of(&me), devices_of(&account));
-                r.messages(&conversation)
+                let (page, earlier) = r.latest_messages(&conversation, limit);
+                let ids = page.iter().map(|(id, _)| *id).collect();
+                let deliveries = r.deliveries(&conversation, &ids);
+                let none = std::collections::BTreeSet::new();
+                let messages = page
                     .into_iter()
                     .filter_map(|(id, text)| {
                         let entry = conv.get(&id)?;
-                        let delivered = r.delivered_to(&conversation, &id);
+                        let delivered = deliveries.get(&id).unwrap_or(&none);
                         let recipients = if entry.header.author_account == me {
                             &theirs
                         } else {
@@ -951,9 +998,43 @@ impl Node {
                             delivery,
                         })
                     })
-                    .collect()
+                    .collect();
+                MessagePage {
+                    messages,
+                    earlier: u32::try_from(earlier).unwrap_or(u32::MAX),
+                }
             })
             .await)
+    }
+
+    /// Writes many messages of mine to a contact at once, in bulk (commits
+    /// not synced until the end), without sending them now: they travel by
+    /// sync on the next connection. For building large profiles
+    /// (benchmarks); a crash in the middle loses the unsynced part.
+    #[cfg(feature = "bench")]
+    pub async fn write_many(
+        &self,
+        contact: &str,
+        texts: impl Iterator<Item = String> + Send,
+    ) -> Result<usize> {
+        let account = self.resolve_contact(contact).await?;
+        self.act(|r| {
+            let conversation = r.open_direct(&account)?;
+            r.storage_mut().set_bulk(true)?;
+            let mut written = 0;
+            let mut result = Ok(());
+            for text in texts {
+                if let Err(e) = r.send_text(conversation, &text, now_ms()) {
+                    result = Err(e);
+                    break;
+                }
+                written += 1;
+            }
+            r.storage_mut().set_bulk(false)?;
+            result?;
+            Ok((written, Vec::new()))
+        })
+        .await
     }
 
     /// Deletes a message (its id, or a unique prefix of at least 8 hex

@@ -70,6 +70,16 @@ pub struct MessageView {
     pub delivery: BTreeMap<String, &'static str>,
 }
 
+/// The newest messages of a conversation.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct MessagePage {
+    /// In display order, the newest last.
+    pub messages: Vec<MessageView>,
+    /// How many older messages are not in this page.
+    pub earlier: u32,
+}
+
 /// A message written (queued; delivered when possible).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]

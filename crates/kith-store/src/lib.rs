@@ -63,6 +63,8 @@ pub struct Store {
     /// and are committed with the entries (`None` = deleted).
     batching: bool,
     pending_sessions: std::collections::BTreeMap<kith_wire::DeviceId, Option<Vec<u8>>>,
+    /// Bulk mode ([`Store::set_bulk`]): commits skip the sync to disk.
+    bulk: bool,
 }
 
 impl std::fmt::Debug for Store {
@@ -145,6 +147,7 @@ impl Store {
             dir: dir.to_owned(),
             batching: false,
             pending_sessions: std::collections::BTreeMap::new(),
+            bulk: false,
         })
     }
 
@@ -172,6 +175,28 @@ impl Store {
         let txn = self.db.begin_read()?;
         let table = txn.open_table(tables::ENTRIES)?;
         Ok(table.get(&key)?.map(|v| v.value().to_vec()))
+    }
+
+    /// Bulk mode, for imports and benchmarks that write many entries one
+    /// by one: while on, commits are atomic but not synced to disk (a crash
+    /// loses them, never half of one); turning it off makes everything
+    /// written so far durable with one synced commit.
+    pub fn set_bulk(&mut self, on: bool) -> Result<()> {
+        let was = std::mem::replace(&mut self.bulk, on);
+        if was && !on {
+            self.db.begin_write()?.commit()?;
+        }
+        Ok(())
+    }
+
+    /// A write transaction, durable unless in bulk mode.
+    fn begin_write(&self) -> Result<redb::WriteTransaction> {
+        let mut txn = self.db.begin_write()?;
+        if self.bulk {
+            txn.set_durability(redb::Durability::None)
+                .map_err(|e| StoreError::Database(e.to_string()))?;
+        }
+        Ok(txn)
     }
 
     /// Rewrites the database file to release free space.

@@ -41,7 +41,7 @@ impl LogStore for Store {
         }
         // One transaction: the entries, and the session states that
         // decrypted them, become durable together or not at all.
-        let txn = self.db.begin_write().map_err(text)?;
+        let txn = self.begin_write().map_err(text)?;
         if !sessions.is_empty() {
             let mut table = txn.open_table(SESSIONS).map_err(text)?;
             for (peer, sealed) in &sessions {

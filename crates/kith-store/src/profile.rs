@@ -44,7 +44,7 @@ impl Store {
 
     /// Writes (`Some`) or deletes (`None`) values in one durable transaction.
     pub fn profile_write(&mut self, changes: &[(&str, Option<&[u8]>)]) -> Result<()> {
-        let txn = self.db.begin_write()?;
+        let txn = self.begin_write()?;
         {
             let mut table = txn.open_table(PROFILE)?;
             for (key, value) in changes {

@@ -65,7 +65,7 @@ impl SessionStore for Store {
             self.pending_sessions.insert(*peer, Some(sealed));
             return Ok(());
         }
-        let txn = self.db.begin_write().map_err(db)?;
+        let txn = self.begin_write().map_err(db)?;
         {
             let mut table = txn.open_table(SESSIONS).map_err(db)?;
             table
@@ -80,7 +80,7 @@ impl SessionStore for Store {
             self.pending_sessions.insert(*peer, None);
             return Ok(());
         }
-        let txn = self.db.begin_write().map_err(db)?;
+        let txn = self.begin_write().map_err(db)?;
         {
             let mut table = txn.open_table(SESSIONS).map_err(db)?;
             table.remove(peer.as_bytes()).map_err(db)?;
@@ -90,7 +90,7 @@ impl SessionStore for Store {
 
     fn record_prekey_use(&mut self, spk_id: u32, base_key: &DhKey) -> kith_session::Result<bool> {
         let key = prekey_use_key(spk_id, base_key);
-        let txn = self.db.begin_write().map_err(db)?;
+        let txn = self.begin_write().map_err(db)?;
         let fresh = {
             let mut table = txn.open_table(PREKEY_USES).map_err(db)?;
             table.insert(&key, ()).map_err(db)?.is_none()
@@ -100,7 +100,7 @@ impl SessionStore for Store {
     }
 
     fn retain_prekey_uses(&mut self, live_spk_ids: &[u32]) -> kith_session::Result<()> {
-        let txn = self.db.begin_write().map_err(db)?;
+        let txn = self.begin_write().map_err(db)?;
         {
             let mut table = txn.open_table(PREKEY_USES).map_err(db)?;
             table
@@ -122,7 +122,7 @@ impl SessionStore for Store {
                 secret.secret().expose(),
             )
             .map_err(fail)?;
-        let txn = self.db.begin_write().map_err(db)?;
+        let txn = self.begin_write().map_err(db)?;
         {
             let mut table = txn.open_table(ONE_TIME_PREKEYS).map_err(db)?;
             if table.get(id).map_err(db)?.is_some() {
@@ -134,7 +134,7 @@ impl SessionStore for Store {
     }
 
     fn take_one_time_prekey(&mut self, id: u32) -> kith_session::Result<Option<DhSecret>> {
-        let txn = self.db.begin_write().map_err(db)?;
+        let txn = self.begin_write().map_err(db)?;
         let sealed = {
             let mut table = txn.open_table(ONE_TIME_PREKEYS).map_err(db)?;
             let removed = table.remove(id).map_err(db)?;

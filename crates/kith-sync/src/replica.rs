@@ -1376,14 +1376,38 @@ impl<S: Storage> Replica<S> {
         conversation: &ConversationId,
         id: &EntryHash,
     ) -> BTreeSet<DeviceId> {
+        self.deliveries(conversation, &BTreeSet::from([*id]))
+            .remove(id)
+            .unwrap_or_default()
+    }
+
+    /// For each of `ids`, the devices that confirmed having it, in one pass
+    /// over the conversation's receipts (a page of messages costs one
+    /// pass, not one per message).
+    pub fn deliveries(
+        &self,
+        conversation: &ConversationId,
+        ids: &BTreeSet<EntryHash>,
+    ) -> BTreeMap<EntryHash, BTreeSet<DeviceId>> {
+        let mut found: BTreeMap<EntryHash, BTreeSet<DeviceId>> = BTreeMap::new();
         let Some(conv) = self.conversations.get(conversation) else {
-            return BTreeSet::new();
+            return found;
         };
-        conv.in_order()
-            .filter(|e| e.header.kind == EntryKind::Receipt)
-            .filter(|e| matches!(&e.body, Body::Plain { content: Content::Receipt { entries }, .. } if entries.contains(id)))
-            .map(|e| e.header.author_device)
-            .collect()
+        for e in conv.in_order() {
+            if e.header.kind != EntryKind::Receipt {
+                continue;
+            }
+            if let Body::Plain {
+                content: Content::Receipt { entries },
+                ..
+            } = &e.body
+            {
+                for id in entries.iter().filter(|id| ids.contains(id)) {
+                    found.entry(*id).or_default().insert(e.header.author_device);
+                }
+            }
+        }
+        found
     }
 
     /// Every `Entries` frame this device would send `peer` if the peer had
@@ -1513,11 +1537,27 @@ impl<S: Storage> Replica<S> {
     /// The text messages of a conversation in display order: (entry, text if
     /// readable). Deleted entries are left out.
     pub fn messages(&self, conversation: &ConversationId) -> Vec<(EntryHash, Option<String>)> {
+        self.latest_messages(conversation, usize::MAX).0
+    }
+
+    /// The newest `limit` text messages of a conversation in display order
+    /// (as [`Replica::messages`]), and how many older ones there are.
+    pub fn latest_messages(
+        &self,
+        conversation: &ConversationId,
+        limit: usize,
+    ) -> (Vec<(EntryHash, Option<String>)>, usize) {
         let Some(conv) = self.conversations.get(conversation) else {
-            return Vec::new();
+            return (Vec::new(), 0);
         };
-        conv.in_order()
+        let all: Vec<_> = conv
+            .in_order()
             .filter(|e| e.header.kind == EntryKind::Message && e.body != Body::Deleted)
+            .collect();
+        let earlier = all.len().saturating_sub(limit);
+        let page = all
+            .into_iter()
+            .skip(earlier)
             .map(|e| {
                 let text = match &e.body {
                     Body::Plain {
@@ -1528,6 +1568,7 @@ impl<S: Storage> Replica<S> {
                 };
                 (e.id, text)
             })
-            .collect()
+            .collect();
+        (page, earlier)
     }
 }

@@ -33,8 +33,8 @@ export const commands = {
 	compromise: (contact: string) => typedError<ContactView_Serialize, CoreError>(__TAURI_INVOKE("compromise", { contact })),
 	/**  Sends a text (queued; delivered when possible). */
 	send: (contact: string, text: string, anyway: boolean) => typedError<Sent, CoreError>(__TAURI_INVOKE("send", { contact, text, anyway })),
-	/**  The messages with a contact, in display order. */
-	messages: (contact: string) => typedError<MessageView_Serialize[], CoreError>(__TAURI_INVOKE("messages", { contact })),
+	/**  The newest `limit` messages with a contact, in display order. */
+	messages: (contact: string, limit: number) => typedError<MessagePage_Serialize, CoreError>(__TAURI_INVOKE("messages", { contact, limit })),
 	/**  Deletes a message from all of my devices. */
 	deleteMessage: (messageId: string) => typedError<null, CoreError>(__TAURI_INVOKE("delete_message", { messageId })),
 	/**  Deletes a whole conversation from all of my devices. */
@@ -62,6 +62,12 @@ export const commands = {
 	 *  taken (oldest first).
 	 */
 	takeOpenedLinks: () => __TAURI_INVOKE<string[]>("take_opened_links"),
+	/**  The UI has painted its first screen (reported for benchmark B9). */
+	appReady: () => __TAURI_INVOKE<void>("app_ready"),
+	/**  My safety-number code for a contact (shown as a QR code). */
+	safetyCode: (contact: string) => typedError<string, CoreError>(__TAURI_INVOKE("safety_code", { contact })),
+	/**  Validates a contact by the code scanned from their device. */
+	validateCode: (contact: string, code: string) => typedError<ContactView_Serialize, CoreError>(__TAURI_INVOKE("validate_code", { contact, code })),
 };
 
 /** Events */
@@ -157,6 +163,25 @@ export type LinkOpened = {
 export type LinkUri = {
 	/**  The link (also shown as a QR code). */
 	uri: string,
+};
+
+/**  The newest messages of a conversation. */
+export type MessagePage = MessagePage_Serialize | MessagePage_Deserialize;
+
+/**  The newest messages of a conversation. */
+export type MessagePage_Deserialize = {
+	/**  In display order, the newest last. */
+	messages: MessageView_Deserialize[],
+	/**  How many older messages are not in this page. */
+	earlier: number,
+};
+
+/**  The newest messages of a conversation. */
+export type MessagePage_Serialize = {
+	/**  In display order, the newest last. */
+	messages: MessageView_Serialize[],
+	/**  How many older messages are not in this page. */
+	earlier: number,
 };
 
 /**  A message in display order. */

@@ -12,3 +12,11 @@ export async function scanQr(): Promise<string> {
   const result = await scan({ formats: [Format.QRCode], windowed: false });
   return result.content;
 }
+
+/** The text of the QR code in an image file (PNG or JPEG). */
+export async function readQrImage(file: File): Promise<string> {
+  const { commands } = await import("./bindings");
+  const { call } = await import("./api");
+  const bytes = Array.from(new Uint8Array(await file.arrayBuffer()));
+  return call(commands.readQr(bytes));
+}
