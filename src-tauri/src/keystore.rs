@@ -19,10 +19,18 @@ use std::time::Duration;
 /// keyring may ask the user to unlock it).
 const OPEN_WAIT: Duration = Duration::from_secs(60);
 
-/// Sets the platform's keystore as the default store, if it works. Blocks
-/// (up to [`OPEN_WAIT`]) only when the profile in `dir` needs it to open.
+/// Sets the platform's keystore as the default store, if it works, when
+/// it can matter: the profile in `dir` keeps its key there (then this
+/// blocks up to [`OPEN_WAIT`]: it is needed to open), or there is no
+/// profile yet (one may be created). A profile kept by a passphrase or a
+/// key file does not touch the keystore (no keyring prompt at start-up);
+/// removing its passphrase later moves the key to a key file.
 pub fn prepare(dir: &Path) {
-    let needed = matches!(kith_store::kept_by(dir), Ok(kith_store::KeptBy::Keystore));
+    let kept = kith_store::kept_by(dir);
+    let needed = matches!(kept, Ok(kith_store::KeptBy::Keystore));
+    if !needed && !matches!(kept, Err(kith_store::StoreError::NoProfile)) {
+        return;
+    }
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let result = platform_store();
