@@ -90,7 +90,7 @@ function appEnv(display, name, n, extra) {
   };
 }
 
-async function instance(name, n, extra = {}) {
+async function instance(name, n, extra = {}, args = []) {
   const display = `:${90 + n}`;
   displays.push(display);
   start("Xvfb", [display, "-screen", "0", "1100x760x24", "-nolisten", "tcp"], {});
@@ -99,7 +99,7 @@ async function instance(name, n, extra = {}) {
   const env = appEnv(display, name, n, extra);
   start("tauri-driver", ["--port", String(port), "--native-port", String(port + 1)], env);
   await sleep(1200);
-  const session = await Session.start(port, app);
+  const session = await Session.start(port, app, args);
   return { session, display, env };
 }
 
@@ -224,6 +224,22 @@ async function main() {
   await A.click(button("Add"));
   await A.waitText("//section//h2", /Carol/);
   await A.find("//nav//button[contains(., 'Carol')]");
+
+  // A kith: link that starts the app before its owner has an account (a
+  // newcomer clicking an invite): it waits through onboarding, then fills
+  // the add-contact form.
+  const invite2 = kith(["--data-dir", join(root, "carol"), "invite"]).uri;
+  const dave = await instance("dave", 3, { DBUS_SESSION_BUS_ADDRESS: `unix:path=${join(root, "no-bus")}` }, [invite2]);
+  const D = dave.session;
+  await D.click(button("Create an account"));
+  await D.type("//input[@placeholder='Alice']", "Dave");
+  await D.click(button("Create"));
+  await D.waitValue("//input[@aria-label='Contact link']", /^kith:/);
+  if ((await D.value("//input[@aria-label='Contact link']")) !== invite2) throw new Error("the form holds another link");
+  shot(dave.display, "16-deep-link-cold-start");
+  await D.click(button("Add"));
+  await D.waitText("//section//h2", /Carol/);
+  await D.stop();
   await A.stop();
   await B.stop();
   console.log("e2e: all steps passed");
