@@ -7,6 +7,7 @@
 
 mod commands;
 mod keystore;
+mod log;
 
 use commands::*;
 use kith_core::{Host, NetConfig, NodeEvent};
@@ -153,6 +154,7 @@ fn net_from_env() -> (NetConfig, bool) {
 /// Starts the app.
 #[cfg_attr(mobile, tauri::mobile_entry_point)]
 pub fn run() {
+    log::init(&kith_core::default_data_dir());
     let builder = specta_builder();
     let app = tauri::Builder::default();
     // First, so a second launch hands over its arguments (a `kith:` link)
