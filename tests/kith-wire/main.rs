@@ -195,3 +195,28 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn byte_strings_are_a_length_then_the_bytes() {
+    // Byte fields decode en bloc (serde_bytes); postcard writes them as it
+    // always did for a sequence of bytes: a varint length, then the bytes.
+    let content: Vec<u8> = (0..200u8).collect();
+    let plain = kith_wire::BodyPlain {
+        salt: [7; 32],
+        content: content.clone(),
+    };
+    let mut expected = vec![FORMAT_VERSION];
+    expected.extend_from_slice(&[7; 32]);
+    expected.extend_from_slice(&[200, 1]); // varint 200
+    expected.extend_from_slice(&content);
+    assert_eq!(encode(&plain).unwrap(), expected);
+    assert_eq!(
+        decode::<kith_wire::BodyPlain>(&expected, 1 << 16).unwrap(),
+        plain
+    );
+
+    let signed = Signed::<DeviceLogEntry>::from_parts(vec![1, 2, 3], kith_wire::Sig([9; 64]));
+    let mut expected = vec![FORMAT_VERSION, 3, 1, 2, 3, 64];
+    expected.extend_from_slice(&[9; 64]);
+    assert_eq!(encode(&signed).unwrap(), expected);
+}

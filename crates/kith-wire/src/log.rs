@@ -97,6 +97,7 @@ pub struct BodyPlain {
     /// Random; keeps the body hash from confirming guesses.
     pub salt: [u8; 32],
     /// `encode(Content)`.
+    #[serde(with = "serde_bytes")]
     pub content: Vec<u8>,
 }
 

@@ -22,6 +22,7 @@ pub struct RatchetMessage {
     /// The header.
     pub header: RatchetHeader,
     /// `nonce (24) || XChaCha20-Poly1305 ciphertext || tag (16)`.
+    #[serde(with = "serde_bytes")]
     pub ciphertext: Vec<u8>,
 }
 

@@ -15,6 +15,7 @@ use crate::{DeviceId, Sig, WireError, decode, encode};
 #[derive(Serialize, Deserialize)]
 #[serde(bound = "")]
 pub struct Signed<T> {
+    #[serde(with = "serde_bytes")]
     payload: Vec<u8>,
     signature: Sig,
     #[serde(skip)]
