@@ -70,9 +70,11 @@ const MAX_OPENED_LINKS: usize = 8;
 
 /// Whether `uri` is one of Kith's links (`kith:` invite, `kith-link:` device link).
 fn is_kith_link(uri: &str) -> bool {
-    let scheme = uri.split_once(':').map(|(s, _)| s);
-    matches!(scheme, Some(s) if s.eq_ignore_ascii_case("kith") || s.eq_ignore_ascii_case("kith-link"))
-        && uri.len() <= 4096
+    let ours = |s: &str| {
+        s.eq_ignore_ascii_case(kith_core::CONTACT_SCHEME)
+            || s.eq_ignore_ascii_case(kith_core::LINK_SCHEME)
+    };
+    uri.len() <= 4096 && uri.split_once(':').is_some_and(|(scheme, _)| ours(scheme))
 }
 
 /// Prints `ready` on stdout, once, when `KITH_REPORT_READY=1`: the UI has
@@ -124,6 +126,7 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             validate_code,
         ])
         .events(collect_events![KithEvent, LinkUri, LinkOpened])
+        .constant("MIN_PASSPHRASE_CHARS", kith_core::MIN_PASSPHRASE_CHARS)
         // Only timestamps (Unix milliseconds, far below 2^53) are 64-bit.
         .dangerously_cast_bigints_to_number()
 }
@@ -154,13 +157,14 @@ fn net_from_env() -> (NetConfig, bool) {
 /// Starts the app.
 #[cfg_attr(mobile, tauri::mobile_entry_point)]
 pub fn run() {
-    log::init(&kith_core::default_data_dir());
+    let dir = kith_core::default_data_dir();
+    log::init(&dir);
     let builder = specta_builder();
     let app = tauri::Builder::default();
     // First, so a second launch hands over its arguments (a `kith:` link)
     // to the running app and exits before anything else starts.
     #[cfg(desktop)]
-    let app = app.plugin(single_instance());
+    let app = app.plugin(single_instance(&dir));
     let app = app
         .plugin(tauri_plugin_notification::init())
         .plugin(tauri_plugin_deep_link::init());
@@ -170,9 +174,8 @@ pub fn run() {
         .invoke_handler(builder.invoke_handler())
         .setup(move |app| {
             builder.mount_events(app);
-            deep_links(app.handle());
             let (net, fixed) = net_from_env();
-            let dir = kith_core::default_data_dir();
+            deep_links(app.handle(), fixed);
             keystore::prepare(&dir);
             app.manage(Host::new(&dir, net, fixed));
             let warm = app.handle().clone();
@@ -236,7 +239,7 @@ fn exit_on_signals(app: tauri::AppHandle) {
 /// it the link. On Linux the D-Bus name is keyed by the profile folder, so
 /// apps with different `KITH_DATA_DIR`s run side by side.
 #[cfg(desktop)]
-fn single_instance<R: tauri::Runtime>() -> tauri::plugin::TauriPlugin<R> {
+fn single_instance<R: tauri::Runtime>(dir: &std::path::Path) -> tauri::plugin::TauriPlugin<R> {
     use std::hash::{Hash, Hasher};
     let mut builder = tauri_plugin_single_instance::Builder::new().callback(|app, _argv, _cwd| {
         if let Some(window) = app.get_webview_window("main") {
@@ -246,7 +249,7 @@ fn single_instance<R: tauri::Runtime>() -> tauri::plugin::TauriPlugin<R> {
     });
     if std::env::var_os("KITH_DATA_DIR").is_some() {
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
-        kith_core::default_data_dir().hash(&mut hasher);
+        dir.hash(&mut hasher);
         builder = builder.dbus_id(format!("org.kith.messenger.p{:016x}", hasher.finish()));
     }
     builder.build()
@@ -256,12 +259,16 @@ fn single_instance<R: tauri::Runtime>() -> tauri::plugin::TauriPlugin<R> {
 /// was started with and those opened while it runs (through the
 /// single-instance hand-over on desktops). Unbundled Linux builds register
 /// the schemes for this executable (an installed package does it with its
-/// `.desktop` file).
-fn deep_links(app: &tauri::AppHandle) {
+/// `.desktop` file), except when the environment keeps the app local
+/// (`KITH_LOCAL=1`, tests).
+fn deep_links(app: &tauri::AppHandle, local: bool) {
     use tauri_plugin_deep_link::DeepLinkExt;
     app.manage(OpenedLinks::default());
+    #[cfg(not(target_os = "linux"))]
+    let _ = local;
     #[cfg(target_os = "linux")]
-    if register_schemes()
+    if !local
+        && !installed()
         && let Err(e) = app.deep_link().register_all()
     {
         tracing::warn!("kith: links will not open the app: {e}");
@@ -278,14 +285,13 @@ fn deep_links(app: &tauri::AppHandle) {
     });
 }
 
-/// Whether to register the URL schemes at run time: not for an installed
-/// package (its `.desktop` file does it), not in tests (`KITH_LOCAL=1`).
+/// Whether this executable was installed by a package (whose `.desktop`
+/// file registers the URL schemes).
 #[cfg(target_os = "linux")]
-fn register_schemes() -> bool {
-    let installed = std::env::current_exe()
-        .map(|exe| exe.starts_with("/usr") || exe.starts_with("/opt"))
-        .unwrap_or(true);
-    !installed && std::env::var("KITH_LOCAL").map_or(true, |v| v != "1")
+fn installed() -> bool {
+    std::env::current_exe().map_or(true, |exe| {
+        exe.starts_with("/usr") || exe.starts_with("/opt")
+    })
 }
 
 #[cfg(test)]

@@ -192,6 +192,17 @@ impl Host {
         self.dir.join(kith_store::DATABASE_FILE).exists()
     }
 
+    /// Whether the profile's key is wrapped by a passphrase.
+    fn app_lock(&self) -> Result<bool> {
+        Ok(kith_store::kept_by(&self.dir)? == KeptBy::Passphrase)
+    }
+
+    /// Whether opening needs the passphrase typed in: it protects the key
+    /// and `KITH_PASSPHRASE` does not give it.
+    fn needs_passphrase(app_lock: bool) -> bool {
+        app_lock && !crate::node::passphrase_in_env()
+    }
+
     /// Puts `node` online, forwards its events, and keeps it as the open
     /// node (`slot` is the held lock on it).
     async fn adopt(&self, node: Node, slot: &mut Option<Node>) -> Result<Node> {
@@ -230,9 +241,8 @@ impl Host {
     /// profile overlaps the window's and webview's start-up; the UI's first
     /// `status` then finds it open, or waits for this opening.
     pub async fn warm_up(&self) {
-        let passphrase_set = std::env::var_os("KITH_PASSPHRASE").is_some();
-        let locked = kith_store::kept_by(&self.dir).is_ok_and(|k| k == KeptBy::Passphrase);
-        if !self.has_profile() || (locked && !passphrase_set) {
+        let app_lock = self.app_lock().unwrap_or(false);
+        if !self.has_profile() || Self::needs_passphrase(app_lock) {
             return;
         }
         if let Err(e) = self.node().await {
@@ -254,11 +264,11 @@ impl Host {
         if !status.has_profile {
             return Ok(status);
         }
-        status.app_lock = kith_store::kept_by(&self.dir)? == KeptBy::Passphrase;
+        status.app_lock = self.app_lock()?;
         let open = self.node.lock().await.clone();
         let node = match open {
             Some(node) => node,
-            None if status.app_lock && std::env::var_os("KITH_PASSPHRASE").is_none() => {
+            None if Self::needs_passphrase(status.app_lock) => {
                 status.locked = true;
                 return Ok(status);
             }
@@ -283,7 +293,7 @@ impl Host {
     /// until [`Host::unlock`]. Only with a passphrase set (otherwise
     /// anyone could open it again).
     pub async fn lock(&self) -> Result<()> {
-        if kith_store::kept_by(&self.dir)? != KeptBy::Passphrase {
+        if !self.app_lock()? {
             return Err(CoreError::new(
                 "invalid_input",
                 "set a passphrase first: without one the app opens without asking",

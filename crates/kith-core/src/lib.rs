@@ -15,8 +15,9 @@ mod profile;
 mod views;
 
 pub use error::{CODES, CoreError, Result};
-pub use host::{Host, NetworkSettings, Status, default_data_dir};
+pub use host::{Host, MIN_PASSPHRASE_CHARS, NetworkSettings, Status, default_data_dir};
 pub use join::request_link;
+pub use kith_identity::invite::{CONTACT_SCHEME, LINK_SCHEME};
 pub use kith_net::{NetConfig, Relays};
 pub use node::{Node, protection_from_env, unlock_from_env};
 pub use views::{

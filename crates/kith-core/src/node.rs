@@ -69,6 +69,11 @@ pub(crate) fn protection_without_passphrase() -> Protection {
     Protection::KeyFile
 }
 
+/// Whether `KITH_PASSPHRASE` is set (it then unlocks the profile).
+pub(crate) fn passphrase_in_env() -> bool {
+    std::env::var_os("KITH_PASSPHRASE").is_some()
+}
+
 /// How to unlock a profile: the passphrase from `KITH_PASSPHRASE` if set,
 /// else the key file (the OS keystore is tried when the file says so).
 pub fn unlock_from_env() -> Unlock {
@@ -93,9 +98,8 @@ fn open_store(dir: &Path, passphrase: Option<SecretVec>) -> Result<Store> {
     if let Some(passphrase) = passphrase {
         return Ok(Store::open(dir, Unlock::Passphrase(passphrase))?);
     }
-    let passphrase_given = std::env::var_os("KITH_PASSPHRASE").is_some();
     match Store::open(dir, unlock_from_env()) {
-        Err(kith_store::StoreError::WrongProtection(_)) if !passphrase_given => {
+        Err(kith_store::StoreError::WrongProtection(_)) if !passphrase_in_env() => {
             match Store::open(dir, Unlock::Keystore) {
                 Err(kith_store::StoreError::WrongProtection(_)) => Err(CoreError::new(
                     "locked",
@@ -1021,18 +1025,13 @@ impl Node {
         self.act(|r| {
             let conversation = r.open_direct(&account)?;
             r.storage_mut().set_bulk(true)?;
-            let mut written = 0;
-            let mut result = Ok(());
-            for text in texts {
-                if let Err(e) = r.send_text(conversation, &text, now_ms()) {
-                    result = Err(e);
-                    break;
-                }
-                written += 1;
-            }
+            let mut texts = texts;
+            let written = texts.try_fold(0, |n, text| {
+                r.send_text(conversation, &text, now_ms()).map(|_| n + 1)
+            });
+            // Durable up to where it got, even after an error.
             r.storage_mut().set_bulk(false)?;
-            result?;
-            Ok((written, Vec::new()))
+            Ok((written?, Vec::new()))
         })
         .await
     }

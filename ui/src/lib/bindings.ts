@@ -77,6 +77,9 @@ export const events = {
 	linkUri: makeEvent<LinkUri, LinkUri>("link-uri"),
 };
 
+/* Constants */
+export const MIN_PASSPHRASE_CHARS = 8 as const;
+
 /* Types */
 /**  A contact. */
 export type ContactView = ContactView_Serialize | ContactView_Deserialize;

@@ -1,5 +1,7 @@
 // The camera QR scanner exists on Android and iOS only (the plugin is
 // registered there); desktops open an image or paste the link instead.
+import { commands } from "./bindings";
+import { call } from "./api";
 
 /** Whether this is a phone or tablet with the scanner plugin. */
 export function hasScanner(): boolean {
@@ -15,8 +17,6 @@ export async function scanQr(): Promise<string> {
 
 /** The text of the QR code in an image file (PNG or JPEG). */
 export async function readQrImage(file: File): Promise<string> {
-  const { commands } = await import("./bindings");
-  const { call } = await import("./api");
   const bytes = Array.from(new Uint8Array(await file.arrayBuffer()));
   return call(commands.readQr(bytes));
 }
