@@ -24,41 +24,19 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use kith_crypto::hash::blake2b_256;
 use kith_wire::{
-    AccountId, DeviceId, DeviceLogEntry, DeviceOp, DeviceRecord, EntryHash, RevokeReason,
-    SignedDeviceEntry, SignedPrekey, domain, encode, limits,
+    AccountId, DeviceId, DeviceLogEntry, DeviceOp, EntryHash, SignedDeviceEntry, domain, encode,
+    limits,
 };
 
 use crate::error::{IdentityError, Result};
 use crate::keys::{DeviceKeys, verify_join, verify_prekey, verify_record};
 
-/// A set of entry indices.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-struct BitSet(Vec<u64>);
+mod bitset;
+mod evaluate;
+mod state;
 
-impl BitSet {
-    fn insert(&mut self, i: usize) {
-        let word = i / 64;
-        if self.0.len() <= word {
-            self.0.resize(word + 1, 0);
-        }
-        if let Some(w) = self.0.get_mut(word) {
-            *w |= 1 << (i % 64);
-        }
-    }
-
-    fn contains(&self, i: usize) -> bool {
-        self.0.get(i / 64).is_some_and(|w| w & (1 << (i % 64)) != 0)
-    }
-
-    fn union_with(&mut self, other: &BitSet) {
-        if self.0.len() < other.0.len() {
-            self.0.resize(other.0.len(), 0);
-        }
-        for (a, b) in self.0.iter_mut().zip(&other.0) {
-            *a |= b;
-        }
-    }
-}
+use bitset::BitSet;
+pub use state::{Compromise, DeviceState, DeviceStatus, Inserted, LogState, MergeReport};
 
 /// One stored entry.
 #[derive(Clone, Debug)]
@@ -72,111 +50,6 @@ struct Node {
     ancestors: BitSet,
     /// Active devices of the log as the author saw it (its causal past).
     active_at_issuance: BTreeSet<DeviceId>,
-}
-
-/// Whether a device may act for the account.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum DeviceStatus {
-    /// Active: may send, add and revoke.
-    Active,
-    /// Revoked (permanently).
-    Revoked {
-        /// The device that revoked it.
-        by: DeviceId,
-        /// Why.
-        reason: RevokeReason,
-    },
-}
-
-/// A device of the account, as the log says.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DeviceState {
-    /// Its published keys.
-    pub record: DeviceRecord,
-    /// Its newest signed prekey.
-    pub prekey: SignedPrekey,
-    /// Active or revoked.
-    pub status: DeviceStatus,
-    /// The device that added it (`None` for the genesis device).
-    pub added_by: Option<DeviceId>,
-}
-
-/// Evidence that an account is compromised.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Compromise {
-    /// Two different entries by `device` with sequence number `seq`.
-    Equivocation {
-        /// The equivocating device.
-        device: DeviceId,
-        /// The sequence number used twice.
-        seq: u64,
-    },
-    /// A device of the account declared it compromised.
-    Declared {
-        /// The declaring device.
-        by: DeviceId,
-    },
-    /// `device` presented heads in which its own newest entry is older than
-    /// one already seen.
-    Rollback {
-        /// The device.
-        device: DeviceId,
-        /// Its newest sequence number in the presented heads.
-        presented: u64,
-        /// Its newest sequence number already known.
-        known: u64,
-    },
-}
-
-/// The state of the log: a pure function of its entry set.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct LogState {
-    /// Every device ever validly added, active or revoked.
-    pub devices: BTreeMap<DeviceId, DeviceState>,
-    /// The account's display name.
-    pub name: Option<String>,
-    /// Evidence of compromise; empty for a healthy account.
-    pub compromise: BTreeSet<Compromise>,
-    /// The current heads (entries no other entry has as an ancestor).
-    pub heads: Vec<EntryHash>,
-}
-
-impl LogState {
-    /// Whether `device` is active.
-    pub fn is_active(&self, device: &DeviceId) -> bool {
-        self.devices
-            .get(device)
-            .is_some_and(|d| d.status == DeviceStatus::Active)
-    }
-
-    /// The active devices.
-    pub fn active_devices(&self) -> impl Iterator<Item = &DeviceState> {
-        self.devices
-            .values()
-            .filter(|d| d.status == DeviceStatus::Active)
-    }
-}
-
-/// What inserting an entry did.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Inserted {
-    /// Stored; the state may have changed.
-    New(EntryHash),
-    /// Already held (merging is idempotent).
-    Known(EntryHash),
-    /// Held back until its parents arrive.
-    Pending(EntryHash),
-}
-
-/// What a merge did.
-#[derive(Debug, Default, PartialEq, Eq)]
-pub struct MergeReport {
-    /// Entries stored.
-    pub added: usize,
-    /// Entries waiting for parents.
-    pub pending: usize,
-    /// Entries refused, with the reason.
-    pub rejected: Vec<IdentityError>,
 }
 
 /// Most entries held back waiting for parents.
@@ -516,122 +389,6 @@ impl DeviceLog {
         Ok(())
     }
 
-    /// The canonical order of `members`: by depth, then hash. Every device
-    /// computes the same order for the same set.
-    fn canonical_order(&self, members: &BitSet) -> Vec<usize> {
-        let mut order: Vec<usize> = (0..self.nodes.len())
-            .filter(|i| members.contains(*i))
-            .collect();
-        order.sort_by_key(|&i| self.nodes.get(i).map(|n| (n.depth, n.hash)));
-        order
-    }
-
-    /// The log state of a causally closed subset of the entries.
-    fn view(&self, members: &BitSet) -> View {
-        let node = |i: usize| self.nodes.get(i);
-        // Revocations valid at issuance: their targets are removed for good.
-        // In canonical order, so the first revocation of a device (the one
-        // reported as "revoked by") is the same on every device.
-        let order = self.canonical_order(members);
-        let issued: Vec<(usize, DeviceId, DeviceId, RevokeReason)> = order
-            .iter()
-            .filter_map(|&i| {
-                let n = node(i)?;
-                match n.entry.op {
-                    DeviceOp::RevokeDevice { device, reason, .. } => {
-                        Some((i, device, n.entry.author, reason))
-                    }
-                    _ => None,
-                }
-            })
-            .collect();
-        let mut view = View::default();
-        for (_, target, by, reason) in &issued {
-            view.removed.entry(*target).or_insert((*by, *reason));
-        }
-        for i in order {
-            let Some(n) = node(i) else { continue };
-            let author = n.entry.author;
-            let retained = match &n.entry.op {
-                DeviceOp::Genesis { .. } => true,
-                _ => {
-                    let introduced = view
-                        .added
-                        .get(&author)
-                        .is_some_and(|a| a.introduced_by.iter().any(|j| n.ancestors.contains(*j)));
-                    let struck = issued.iter().any(|(r, target, _, _)| {
-                        *target == author && node(*r).is_some_and(|rev| !rev.ancestors.contains(i))
-                    });
-                    n.active_at_issuance.contains(&author) && introduced && !struck
-                }
-            };
-            if retained {
-                view.apply(i, &n.entry);
-            }
-        }
-        view
-    }
-
-    /// Recomputes the cached state from all entries.
-    fn evaluate(&mut self) {
-        let mut all = BitSet::default();
-        for i in 0..self.nodes.len() {
-            all.insert(i);
-        }
-        let view = self.view(&all);
-        let mut state = LogState {
-            name: view.name.map(|(_, n)| n),
-            ..LogState::default()
-        };
-        for (device, added) in view.added {
-            let status = match view.removed.get(&device) {
-                Some((by, reason)) => DeviceStatus::Revoked {
-                    by: *by,
-                    reason: *reason,
-                },
-                None => DeviceStatus::Active,
-            };
-            state.devices.insert(
-                device,
-                DeviceState {
-                    record: added.record,
-                    prekey: added.prekey,
-                    status,
-                    added_by: added.added_by,
-                },
-            );
-        }
-        if let Some(by) = view.declared_compromised {
-            state.compromise.insert(Compromise::Declared { by });
-        }
-        let mut seen: BTreeMap<(DeviceId, u64), EntryHash> = BTreeMap::new();
-        for n in &self.nodes {
-            // Stored entries have distinct hashes, so a second entry with
-            // one (author, seq) is a different entry: equivocation.
-            if seen.insert((n.entry.author, n.entry.seq), n.hash).is_some() {
-                state.compromise.insert(Compromise::Equivocation {
-                    device: n.entry.author,
-                    seq: n.entry.seq,
-                });
-            }
-        }
-        state.compromise.extend(self.rollbacks.iter().cloned());
-        let mut covered = BitSet::default();
-        for n in &self.nodes {
-            covered.union_with(&n.ancestors);
-        }
-        let mut heads: Vec<EntryHash> = self
-            .nodes
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| !covered.contains(*i))
-            .map(|(_, n)| n.hash)
-            .collect();
-        heads.sort();
-        state.heads = heads;
-        self.state = state;
-    }
-
     /// Writes a new entry by this device and inserts it.
     pub fn append(
         &mut self,
@@ -740,74 +497,5 @@ impl DeviceLog {
             }
             _ => Ok(()),
         }
-    }
-}
-
-/// A device added by retained entries.
-#[derive(Clone, Debug)]
-struct Added {
-    record: DeviceRecord,
-    prekey: SignedPrekey,
-    added_by: Option<DeviceId>,
-    /// Retained entries that add this device.
-    introduced_by: Vec<usize>,
-}
-
-/// The state of a subset of entries, while it is being evaluated.
-#[derive(Debug, Default)]
-struct View {
-    added: BTreeMap<DeviceId, Added>,
-    removed: BTreeMap<DeviceId, (DeviceId, RevokeReason)>,
-    name: Option<(usize, String)>,
-    declared_compromised: Option<DeviceId>,
-}
-
-impl View {
-    fn active(&self) -> BTreeSet<DeviceId> {
-        self.added
-            .keys()
-            .filter(|d| !self.removed.contains_key(d))
-            .copied()
-            .collect()
-    }
-
-    fn apply(&mut self, index: usize, entry: &DeviceLogEntry) {
-        match &entry.op {
-            DeviceOp::Genesis { device, prekey, .. } => {
-                self.add(index, device, prekey, None);
-            }
-            DeviceOp::AddDevice { device, prekey, .. } => {
-                self.add(index, device, prekey, Some(entry.author));
-            }
-            DeviceOp::RotatePrekey { prekey } => {
-                if let Some(added) = self.added.get_mut(&entry.author) {
-                    added.prekey = prekey.clone();
-                }
-            }
-            DeviceOp::Profile { name } => self.name = Some((index, name.clone())),
-            DeviceOp::AccountCompromised => {
-                self.declared_compromised.get_or_insert(entry.author);
-            }
-            DeviceOp::RevokeDevice { .. } => {}
-        }
-    }
-
-    fn add(
-        &mut self,
-        index: usize,
-        device: &DeviceRecord,
-        prekey: &SignedPrekey,
-        by: Option<DeviceId>,
-    ) {
-        self.added
-            .entry(device.device)
-            .or_insert_with(|| Added {
-                record: device.clone(),
-                prekey: prekey.clone(),
-                added_by: by,
-                introduced_by: Vec::new(),
-            })
-            .introduced_by
-            .push(index);
     }
 }

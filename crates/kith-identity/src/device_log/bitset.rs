@@ -1,0 +1,30 @@
+//! A set of entry indices (an entry's causal past), as a bit vector.
+
+/// A set of entry indices.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(super) struct BitSet(Vec<u64>);
+
+impl BitSet {
+    pub(super) fn insert(&mut self, i: usize) {
+        let word = i / 64;
+        if self.0.len() <= word {
+            self.0.resize(word + 1, 0);
+        }
+        if let Some(w) = self.0.get_mut(word) {
+            *w |= 1 << (i % 64);
+        }
+    }
+
+    pub(super) fn contains(&self, i: usize) -> bool {
+        self.0.get(i / 64).is_some_and(|w| w & (1 << (i % 64)) != 0)
+    }
+
+    pub(super) fn union_with(&mut self, other: &BitSet) {
+        if self.0.len() < other.0.len() {
+            self.0.resize(other.0.len(), 0);
+        }
+        for (a, b) in self.0.iter_mut().zip(&other.0) {
+            *a |= b;
+        }
+    }
+}
