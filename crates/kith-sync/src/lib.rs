@@ -8,14 +8,26 @@
 //! Protocol and formats: `docs/sync.md`.
 #![forbid(unsafe_code)]
 
+mod accept;
+mod anti_entropy;
+mod bodies;
 mod conversation;
+mod directory;
 mod error;
 pub mod ids;
+mod io;
+mod kinds;
+mod messages;
+mod receipts;
 mod replica;
+mod self_log;
 pub mod sim;
 pub mod storage;
+mod write;
 
 pub use conversation::{Body, Conversation, StoredEntry};
 pub use error::{Result, SyncError};
-pub use replica::{ContactRecord, Event, Input, Output, Replica, SelfState};
+pub use io::{Event, Input, Output};
+pub use replica::Replica;
+pub use self_log::{ContactRecord, SelfState};
 pub use storage::{LogStore, MemoryStorage, Storage};

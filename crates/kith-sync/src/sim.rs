@@ -8,7 +8,8 @@ use std::collections::BTreeSet;
 use crate::storage::MemoryStorage;
 use kith_wire::{DeviceId, SyncMessage};
 
-use crate::replica::{Input, Output, Replica};
+use crate::io::{Input, Output};
+use crate::replica::Replica;
 
 /// One simulated device.
 pub struct SimDevice {

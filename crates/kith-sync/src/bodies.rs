@@ -1,0 +1,199 @@
+//! Bodies: opening them, re-encrypting for this account's own devices,
+//! forwarding the author's fan-out, and serving bodies own devices want.
+
+use std::collections::BTreeMap;
+
+use kith_session::{LocalDevice, RemoteDevice};
+use kith_wire::{
+    BodyPlain, Content, ConversationId, DeviceId, EntryHash, EntryHeader, Envelope, FanOut,
+    WireEntry, decode, encode, limits,
+};
+
+use crate::conversation::Body;
+use crate::ids::body_hash;
+use crate::io::Output;
+use crate::replica::Replica;
+use crate::storage::Storage;
+
+impl<S: Storage> Replica<S> {
+    pub(crate) fn open_body(
+        &mut self,
+        header: &EntryHeader,
+        wire: &WireEntry,
+        now_ms: u64,
+    ) -> Body {
+        let Some(fan_out) = &wire.body else {
+            return Body::Missing;
+        };
+        let sender = match wire.rewrapped_by {
+            // Only this account's own devices may re-encrypt for it.
+            Some(device) if self.account_of(&device) == Some(self.account) => device,
+            Some(_) => return Body::Missing,
+            None => header.author_device,
+        };
+        let Some(from) = self.remote_any(&sender) else {
+            return Body::Missing;
+        };
+        let local = LocalDevice {
+            account: self.account,
+            keys: &self.keys,
+        };
+        let Ok(plaintext) = self.sessions.open(&local, &from, fan_out, now_ms) else {
+            return Body::Missing;
+        };
+        let Ok(plain) = decode::<BodyPlain>(plaintext.expose(), limits::MAX_BODY_BYTES + 64) else {
+            return Body::Missing;
+        };
+        let matches = body_hash(&plain.salt, &plain.content).is_ok_and(|h| h == header.body_hash)
+            && plain.content.len() == header.body_len as usize;
+        match (
+            matches,
+            decode::<Content>(&plain.content, limits::MAX_BODY_BYTES),
+        ) {
+            (true, Ok(content)) => Body::Plain { plain, content },
+            _ => Body::Missing,
+        }
+    }
+
+    pub(crate) fn fill_body(
+        &mut self,
+        conversation: ConversationId,
+        id: &EntryHash,
+        wire: &WireEntry,
+        now_ms: u64,
+    ) {
+        let Some(header) = self.entry(&conversation, id).map(|e| e.header.clone()) else {
+            return;
+        };
+        let body = self.open_body(&header, wire, now_ms);
+        let Body::Plain { content, .. } = &body else {
+            return;
+        };
+        let content = content.clone();
+        // The author's own fan-out: keep it to forward to other members.
+        let fan_out = if wire.rewrapped_by.is_none() {
+            wire.body.clone()
+        } else {
+            None
+        };
+        let filled = self
+            .conversations
+            .get_mut(&conversation)
+            .is_some_and(|c| c.fill(id, body, fan_out));
+        if !filled {
+            return;
+        }
+        self.filled.push((conversation, *id));
+        self.dirty_entries.insert((conversation, *id));
+        self.apply_content(conversation, &content);
+    }
+
+    /// Re-encrypts a body for one of this account's own devices.
+    pub(crate) fn rewrap(
+        &mut self,
+        to: Option<&RemoteDevice>,
+        plain: &BodyPlain,
+    ) -> Option<FanOut> {
+        let to = to?;
+        let bytes = encode(plain).ok()?;
+        let local = LocalDevice {
+            account: self.account,
+            keys: &self.keys,
+        };
+        let message = self.sessions.encrypt(&local, to, &bytes).ok()?;
+        Some(FanOut {
+            envelopes: vec![Envelope {
+                recipient: to.device,
+                message,
+            }],
+        })
+    }
+
+    pub(crate) fn fan_out(&mut self, recipients: &[RemoteDevice], plaintext: &[u8]) -> FanOut {
+        let local = LocalDevice {
+            account: self.account,
+            keys: &self.keys,
+        };
+        self.sessions.fan_out(&local, recipients, plaintext).fan_out
+    }
+
+    /// Whether a body can go to `peer`: re-encrypted for one of this
+    /// account's devices, or the author's original fan-out carrying an
+    /// envelope for any other member device.
+    pub(crate) fn can_serve(
+        &self,
+        peer: &DeviceId,
+        conversation: &ConversationId,
+        id: &EntryHash,
+    ) -> bool {
+        let Some(entry) = self.conversations.get(conversation).and_then(|c| c.get(id)) else {
+            return false;
+        };
+        let has_envelope = entry
+            .fan_out
+            .as_ref()
+            .is_some_and(|f| f.envelopes.iter().any(|e| e.recipient == *peer));
+        let own = self.account_of(peer) == Some(self.account);
+        has_envelope || (own && matches!(entry.body, Body::Plain { .. }))
+    }
+
+    /// Sends bodies that became readable to the own devices that asked.
+    pub(crate) fn serve_wanted(
+        &mut self,
+        conversation: ConversationId,
+        new: &[EntryHash],
+    ) -> Vec<Output> {
+        let mut candidates: Vec<(ConversationId, EntryHash)> = std::mem::take(&mut self.filled);
+        candidates.extend(new.iter().map(|id| (conversation, *id)));
+        let mut outputs = Vec::new();
+        let peers: Vec<DeviceId> = self.wanted.keys().copied().collect();
+        for peer in peers {
+            // Only what can be served now; other requests stay.
+            let due: Vec<(ConversationId, EntryHash)> = candidates
+                .iter()
+                .filter(|(c, id)| self.can_serve(&peer, c, id))
+                .filter(|key| self.wanted.get(&peer).is_some_and(|w| w.contains(key)))
+                .copied()
+                .collect();
+            if let Some(wanted) = self.wanted.get_mut(&peer) {
+                for key in &due {
+                    wanted.remove(key);
+                }
+            }
+            for (conv, id) in due {
+                outputs.extend(self.entries_frames(&peer, conv, &[id]));
+            }
+        }
+        outputs
+    }
+
+    /// Answers `WantBodies`: what can be served now goes at once; the rest
+    /// is remembered (bounded) and served when it becomes readable.
+    pub(crate) fn receive_want(
+        &mut self,
+        from: DeviceId,
+        entries: Vec<(ConversationId, EntryHash)>,
+    ) -> Vec<Output> {
+        let shared = self.shared_with(&from).unwrap_or_default();
+        let mut by_conversation: BTreeMap<ConversationId, Vec<EntryHash>> = BTreeMap::new();
+        for (conversation, id) in entries {
+            if shared.contains(&conversation) {
+                by_conversation.entry(conversation).or_default().push(id);
+            }
+        }
+        let mut outputs = Vec::new();
+        for (conversation, ids) in by_conversation {
+            let (ready, later): (Vec<EntryHash>, Vec<EntryHash>) = ids
+                .into_iter()
+                .partition(|id| self.can_serve(&from, &conversation, id));
+            outputs.extend(self.entries_frames(&from, conversation, &ready));
+            let wanted = self.wanted.entry(from).or_default();
+            for id in later {
+                if wanted.len() < limits::MAX_MISSING_BODIES {
+                    wanted.insert((conversation, id));
+                }
+            }
+        }
+        outputs
+    }
+}

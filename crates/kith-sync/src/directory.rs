@@ -1,0 +1,275 @@
+//! The directory: device logs of this account and its contacts, who is an
+//! active device of which account, address announcements, and the
+//! `Directory` frames that carry them.
+
+use kith_crypto::sign::VerifyingKey;
+use kith_identity::{DeviceLog, DeviceStatus};
+use kith_session::RemoteDevice;
+use kith_wire::{
+    AccountId, AddressAnnouncement, DeviceId, Directory, SignedAnnouncement, SyncMessage, domain,
+    limits,
+};
+
+use crate::conversation::Conversation;
+use crate::error::{Result, SyncError};
+use crate::io::{Event, Output};
+use crate::replica::Replica;
+use crate::storage::Storage;
+
+impl<S: Storage> Replica<S> {
+    /// Accounts whose device logs are known (own and contacts).
+    pub fn known_accounts(&self) -> Vec<AccountId> {
+        self.logs.keys().copied().collect()
+    }
+
+    /// The active device whose iroh endpoint is `transport`, among known logs.
+    pub fn device_for_transport(&self, transport: &kith_wire::TransportId) -> Option<DeviceId> {
+        self.logs.values().find_map(|log| {
+            log.state()
+                .active_devices()
+                .find(|d| d.record.transport == *transport)
+                .map(|d| d.record.device)
+        })
+    }
+
+    /// The device log of `account`, if known.
+    pub fn device_log(&self, account: &AccountId) -> Option<&DeviceLog> {
+        self.logs.get(account)
+    }
+
+    /// Adds or updates a device log (a contact's, or this account's own).
+    pub fn update_log(&mut self, log: DeviceLog) {
+        match self.logs.get_mut(&log.account_id()) {
+            Some(existing) => {
+                existing.merge(log.entries().cloned());
+            }
+            None => {
+                self.logs.insert(log.account_id(), log);
+            }
+        }
+        self.forget_revoked();
+    }
+
+    /// Drops the sessions with revoked devices: nothing new is encrypted
+    /// for them, and their keys are gone from this device.
+    pub(crate) fn forget_revoked(&mut self) {
+        self.verified_keys.clear();
+        let revoked: Vec<DeviceId> = self
+            .logs
+            .values()
+            .flat_map(|log| {
+                log.state()
+                    .devices
+                    .values()
+                    .filter(|d| d.status != DeviceStatus::Active)
+                    .map(|d| d.record.device)
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        for device in revoked {
+            if self.sessions.has_session(&device).unwrap_or(false) {
+                let _ = self.sessions.forget(&device);
+            }
+        }
+    }
+
+    /// The account `device` is an active device of, among known logs.
+    pub(crate) fn account_of(&self, device: &DeviceId) -> Option<AccountId> {
+        self.logs
+            .iter()
+            .find(|(_, log)| log.state().is_active(device))
+            .map(|(a, _)| *a)
+    }
+
+    pub(crate) fn remote(&self, device: &DeviceId) -> Option<RemoteDevice> {
+        self.logs.iter().find_map(|(account, log)| {
+            let state = log.state().devices.get(device)?;
+            log.state()
+                .is_active(device)
+                .then(|| RemoteDevice::from_log(*account, state))
+        })
+    }
+
+    /// Any device a known log ever added, revoked or not: for opening bodies
+    /// of stored entries (from active devices, or vouched for).
+    pub(crate) fn remote_any(&self, device: &DeviceId) -> Option<RemoteDevice> {
+        self.logs.iter().find_map(|(account, log)| {
+            log.state()
+                .devices
+                .get(device)
+                .map(|state| RemoteDevice::from_log(*account, state))
+        })
+    }
+
+    /// The active devices a new entry of `conversation` is encrypted to (its
+    /// kind decides whose), except this one.
+    pub(crate) fn recipient_devices(&self, conversation: &Conversation) -> Vec<RemoteDevice> {
+        let me = self.device_id();
+        conversation
+            .recipients()
+            .iter()
+            .filter_map(|account| self.logs.get(account).map(|log| (account, log)))
+            .flat_map(|(account, log)| {
+                log.state()
+                    .active_devices()
+                    .filter(|d| d.record.device != me)
+                    .map(|d| RemoteDevice::from_log(*account, d))
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    }
+
+    /// What `peer` may learn of the directory: this account's device log and
+    /// its devices' addresses; this account's own devices get everything
+    /// (contacts' logs and addresses too).
+    pub(crate) fn directory_for(&self, peer: &DeviceId) -> Option<Directory> {
+        let account = self.account_of(peer)?;
+        let own = account == self.account;
+        let logs = self
+            .logs
+            .iter()
+            .filter(|(a, _)| own || **a == self.account)
+            .map(|(_, log)| log.entries().cloned().collect())
+            .take(kith_wire::MAX_DIRECTORY_LOGS)
+            .collect();
+        let own_devices = self.logs.get(&self.account);
+        let addresses = self
+            .addresses
+            .iter()
+            .filter(|(device, _)| own || own_devices.is_some_and(|l| l.state().is_active(device)))
+            .map(|(_, (_, signed))| signed.clone())
+            .take(limits::MAX_FANOUT_DEVICES)
+            .collect();
+        Some(Directory { logs, addresses })
+    }
+
+    pub(crate) fn directory_to(&self, peer: &DeviceId) -> Vec<Output> {
+        self.directory_for(peer)
+            .map(|directory| Output::Send {
+                to: *peer,
+                message: SyncMessage::Directory(directory),
+            })
+            .into_iter()
+            .collect()
+    }
+
+    /// Sends the directory to every connected device (after this account's
+    /// device log or addresses changed).
+    pub fn publish_directory(&self) -> Vec<Output> {
+        self.connected
+            .iter()
+            .flat_map(|peer| self.directory_to(peer))
+            .collect()
+    }
+
+    pub(crate) fn receive_directory(
+        &mut self,
+        from: DeviceId,
+        peer_account: AccountId,
+        directory: Directory,
+        _now_ms: u64,
+    ) -> Vec<Output> {
+        let from_own = peer_account == self.account;
+        let mut changed = Vec::new();
+        for entries in directory.logs {
+            let Some(account) = entries.iter().find_map(|e| {
+                let entry: kith_wire::DeviceLogEntry = e.peek(limits::MAX_ENTRY_BYTES).ok()?;
+                if entry.account.is_some() {
+                    return None;
+                }
+                kith_identity::device_log::account_id_of(e).ok()
+            }) else {
+                continue;
+            };
+            match self.logs.get_mut(&account) {
+                Some(log) => {
+                    let added = log.merge(entries).added;
+                    if added > 0 {
+                        changed.push(account);
+                    }
+                }
+                // A contact another of this account's devices knows.
+                None if from_own => {
+                    if let Ok(log) = DeviceLog::from_entries(entries) {
+                        self.logs.insert(account, log);
+                        changed.push(account);
+                    }
+                }
+                None => {}
+            }
+        }
+        let mut outputs = Vec::new();
+        if !changed.is_empty() {
+            self.forget_revoked();
+            outputs.push(Output::Event(Event::DirectoryChanged {
+                accounts: changed.clone(),
+            }));
+        }
+        let mut fresh = Vec::new();
+        for signed in directory.addresses {
+            if let Ok(Some(announcement)) = self.add_announcement(signed) {
+                fresh.push(announcement);
+            }
+        }
+        let addresses_changed = !fresh.is_empty();
+        if addresses_changed {
+            outputs.push(Output::Event(Event::AddressesChanged(fresh)));
+        }
+        if !changed.is_empty() || addresses_changed {
+            // Pass news on; it stops where nothing is new.
+            for peer in self.connected.iter().filter(|p| **p != from) {
+                outputs.extend(self.directory_to(peer));
+            }
+        }
+        outputs
+    }
+
+    /// Takes a signed address announcement of a known device if it is valid
+    /// and newer than the one held; returns it when it was taken.
+    pub fn add_announcement(
+        &mut self,
+        signed: SignedAnnouncement,
+    ) -> Result<Option<AddressAnnouncement>> {
+        let announcement: AddressAnnouncement = signed.peek(limits::MAX_ENTRY_BYTES)?;
+        announcement.check_limits()?;
+        let record = self
+            .logs
+            .values()
+            .find_map(|log| log.state().devices.get(&announcement.device))
+            .ok_or(SyncError::InvalidEntry("announcement of an unknown device"))?;
+        if record.record.transport != announcement.transport {
+            return Err(SyncError::InvalidEntry("announcement for another endpoint"));
+        }
+        signed.verify(domain::ADDRESS, &announcement.device)?;
+        if self
+            .addresses
+            .get(&announcement.device)
+            .is_some_and(|(held, _)| held.at_ms >= announcement.at_ms)
+        {
+            return Ok(None);
+        }
+        self.addresses
+            .insert(announcement.device, (announcement.clone(), signed));
+        Ok(Some(announcement))
+    }
+
+    /// The newest address announcement of every known device.
+    pub fn announcements(
+        &self,
+    ) -> impl Iterator<Item = (&AddressAnnouncement, &SignedAnnouncement)> {
+        self.addresses.values().map(|(a, s)| (a, s))
+    }
+
+    /// The validated signing key of a device (validated once, then cached).
+    pub(crate) fn verifying_key(&mut self, device: &DeviceId) -> Result<VerifyingKey> {
+        if let Some(key) = self.verified_keys.get(device) {
+            return Ok(*key);
+        }
+        let key = VerifyingKey::from_bytes(device.as_bytes())?;
+        if self.verified_keys.len() >= 65_536 {
+            self.verified_keys.clear();
+        }
+        self.verified_keys.insert(*device, key);
+        Ok(key)
+    }
+}

@@ -1,0 +1,65 @@
+//! What goes into the engine ([`Input`]) and what comes out ([`Output`],
+//! [`Event`]).
+
+use kith_wire::{AccountId, AddressAnnouncement, ConversationId, DeviceId, EntryHash, SyncMessage};
+
+use crate::error::SyncError;
+
+/// Something that happened to this device.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    /// A connection to another device is up.
+    Connected(DeviceId),
+    /// A connection went down.
+    Disconnected(DeviceId),
+    /// A frame arrived.
+    Received {
+        /// The peer device (authenticated by the transport).
+        from: DeviceId,
+        /// The frame.
+        message: SyncMessage,
+    },
+}
+
+/// Something this device wants done.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Output {
+    /// Send a frame to a device.
+    Send {
+        /// The device.
+        to: DeviceId,
+        /// The frame.
+        message: SyncMessage,
+    },
+    /// Tell the application.
+    Event(Event),
+}
+
+/// What the application hears about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// A new entry is in a conversation.
+    NewEntry {
+        /// The conversation.
+        conversation: ConversationId,
+        /// The entry.
+        id: EntryHash,
+    },
+    /// Storage failed: nothing of the last input was acknowledged.
+    StorageFailed(String),
+    /// Something from a peer was refused.
+    Refused {
+        /// The peer.
+        from: DeviceId,
+        /// Why.
+        reason: SyncError,
+    },
+    /// Device logs of these accounts changed (devices added or revoked, a
+    /// new contact learned from another of this account's devices).
+    DirectoryChanged {
+        /// The accounts whose logs changed.
+        accounts: Vec<AccountId>,
+    },
+    /// Newer address announcements arrived.
+    AddressesChanged(Vec<AddressAnnouncement>),
+}

@@ -1,0 +1,64 @@
+//! Text messages: sending, and reading a conversation (all or the newest
+//! page).
+
+use kith_wire::{Content, ConversationId, EntryHash, EntryKind};
+
+use crate::conversation::Body;
+use crate::error::Result;
+use crate::io::Output;
+use crate::replica::Replica;
+use crate::storage::Storage;
+
+impl<S: Storage> Replica<S> {
+    /// Sends a text message.
+    pub fn send_text(
+        &mut self,
+        conversation: ConversationId,
+        text: &str,
+        now_ms: u64,
+    ) -> Result<(EntryHash, Vec<Output>)> {
+        let content = Content::Text {
+            text: text.to_owned(),
+            reply_to: None,
+        };
+        self.write(conversation, EntryKind::Message, &content, now_ms)
+    }
+
+    /// The text messages of a conversation in display order: (entry, text if
+    /// readable). Deleted entries are left out.
+    pub fn messages(&self, conversation: &ConversationId) -> Vec<(EntryHash, Option<String>)> {
+        self.latest_messages(conversation, usize::MAX).0
+    }
+
+    /// The newest `limit` text messages of a conversation in display order
+    /// (as [`Replica::messages`]), and how many older ones there are.
+    pub fn latest_messages(
+        &self,
+        conversation: &ConversationId,
+        limit: usize,
+    ) -> (Vec<(EntryHash, Option<String>)>, usize) {
+        let Some(conv) = self.conversations.get(conversation) else {
+            return (Vec::new(), 0);
+        };
+        let all: Vec<_> = conv
+            .in_order()
+            .filter(|e| e.header.kind == EntryKind::Message && e.body != Body::Deleted)
+            .collect();
+        let earlier = all.len().saturating_sub(limit);
+        let page = all
+            .into_iter()
+            .skip(earlier)
+            .map(|e| {
+                let text = match &e.body {
+                    Body::Plain {
+                        content: Content::Text { text, .. },
+                        ..
+                    } => Some(text.clone()),
+                    _ => None,
+                };
+                (e.id, text)
+            })
+            .collect();
+        (page, earlier)
+    }
+}

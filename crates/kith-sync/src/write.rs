@@ -1,0 +1,90 @@
+//! Writing an entry: signed, encrypted for every recipient device, stored
+//! durably, then pushed to connected recipients.
+
+use kith_wire::{
+    BodyPlain, Content, ConversationId, DeviceId, EntryHash, EntryHeader, EntryKind, SignedHeader,
+    domain, encode, limits,
+};
+
+use crate::conversation::{Body, StoredEntry};
+use crate::error::{Result, SyncError};
+use crate::ids::{body_hash, entry_id};
+use crate::io::{Event, Output};
+use crate::replica::Replica;
+use crate::storage::Storage;
+
+impl<S: Storage> Replica<S> {
+    /// Writes a new entry by this device, encrypted for every member device,
+    /// and pushes it to every connected member device at once.
+    pub fn write(
+        &mut self,
+        conversation: ConversationId,
+        kind: EntryKind,
+        content: &Content,
+        now_ms: u64,
+    ) -> Result<(EntryHash, Vec<Output>)> {
+        let content_bytes = encode(content)?;
+        if content_bytes.len() > limits::MAX_BODY_BYTES {
+            return Err(SyncError::Limit("message too long"));
+        }
+        let plain = BodyPlain {
+            salt: kith_crypto::random::array()?,
+            content: content_bytes,
+        };
+        let conv = self
+            .conversations
+            .get(&conversation)
+            .ok_or(SyncError::UnknownConversation)?;
+        let (seq, prev, parents, lamport) = conv.next_position(&self.device_id());
+        let header = EntryHeader {
+            conversation,
+            author_account: self.account,
+            author_device: self.device_id(),
+            seq,
+            prev,
+            parents,
+            lamport,
+            sent_at_ms: now_ms,
+            kind,
+            body_hash: body_hash(&plain.salt, &plain.content)?,
+            body_len: u32::try_from(plain.content.len())
+                .map_err(|_| SyncError::Limit("message too long"))?,
+        };
+        let recipients = self.recipient_devices(conv);
+        let plain_bytes = encode(&plain)?;
+        let signed: SignedHeader = self
+            .keys
+            .sign(domain::LOG_ENTRY, &header)
+            .map_err(|_| SyncError::InvalidEntry("signing failed"))?;
+        let fan_out = self.fan_out(&recipients, &plain_bytes);
+        let id = entry_id(&signed)?;
+        let stored = StoredEntry {
+            id,
+            signed,
+            header,
+            body: Body::Plain {
+                plain,
+                content: content.clone(),
+            },
+            fan_out: Some(fan_out),
+        };
+        self.conversations
+            .get_mut(&conversation)
+            .ok_or(SyncError::UnknownConversation)?
+            .insert(stored);
+        self.dirty_entries.insert((conversation, id));
+        self.apply_content(conversation, content);
+        // Durable before anything about it leaves this device.
+        self.flush()?;
+        let mut outputs = vec![Output::Event(Event::NewEntry { conversation, id })];
+        let members: Vec<DeviceId> = recipients
+            .iter()
+            .map(|r| r.device)
+            .filter(|d| self.connected.contains(d))
+            .collect();
+        for device in members {
+            outputs.extend(self.entries_frames(&device, conversation, &[id]));
+        }
+        Ok((id, outputs))
+    }
+}
