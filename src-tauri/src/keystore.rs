@@ -26,11 +26,11 @@ const OPEN_WAIT: Duration = Duration::from_secs(60);
 /// key file does not touch the keystore (no keyring prompt at start-up);
 /// removing its passphrase later moves the key to a key file.
 pub fn prepare(dir: &Path) {
-    let kept = kith_store::kept_by(dir);
-    let needed = matches!(kept, Ok(kith_store::KeptBy::Keystore));
-    if !needed && !matches!(kept, Err(kith_store::StoreError::NoProfile)) {
-        return;
-    }
+    let needed = match kith_core::keystore_use(dir) {
+        kith_core::KeystoreUse::Needed => true,
+        kith_core::KeystoreUse::Possible => false,
+        kith_core::KeystoreUse::Unused => return,
+    };
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let result = platform_store();
@@ -52,7 +52,7 @@ fn platform_store() -> keyring_core::Result<std::sync::Arc<keyring_core::Credent
         dbus_secret_service_keyring_store::Store::new()?;
     let probe = keyring_core::Entry::new_in_store(
         &store,
-        kith_store::KEYSTORE_SERVICE,
+        kith_core::KEYSTORE_SERVICE,
         &format!("probe-{}", std::process::id()),
     )?;
     probe.set_secret(b"kith keystore probe")?;

@@ -5,10 +5,20 @@
 //! owner-only control socket instead of opening the store themselves.
 //! `--json` prints one JSON value on stdout (errors as
 //! `{"error":{"code","message"}}` with a non-zero exit).
+//!
+//! This file parses the command line and dispatches; each command group
+//! runs and prints in its own module (`account`, `contact`, `device`,
+//! `link`, `messages`, `sync`; the daemon in `control`).
 #![forbid(unsafe_code)]
 
+mod account;
+mod contact;
 mod control;
+mod device;
 mod human;
+mod link;
+mod messages;
+mod sync;
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -16,7 +26,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
+use contact::ContactCommand;
+use device::DeviceCommand;
 use kith_core::{CoreError, NetConfig, Node, Relays};
+use link::LinkCommand;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -148,67 +161,6 @@ pub(crate) enum Command {
     },
 }
 
-#[derive(Subcommand, Clone, Debug, Serialize, Deserialize)]
-pub(crate) enum ContactCommand {
-    /// Add a contact from its `kith:` link.
-    Add {
-        /// The link.
-        uri: String,
-        /// Your name for the contact.
-        #[arg(long)]
-        name: Option<String>,
-    },
-    /// All contacts with their trust state.
-    List,
-    /// The 60-digit safety number to compare with a contact.
-    SafetyNumber {
-        /// The contact.
-        contact: String,
-    },
-    /// Validate a contact with the safety number shown on their device.
-    Validate {
-        /// The contact.
-        contact: String,
-        /// The 60 digits (spaces allowed).
-        #[arg(long)]
-        safety_number: String,
-    },
-    /// Mark a contact compromised.
-    Compromise {
-        /// The contact.
-        contact: String,
-    },
-}
-
-#[derive(Subcommand, Clone, Debug, Serialize, Deserialize)]
-pub(crate) enum LinkCommand {
-    /// On a new device (empty data dir): show a `kith-link:` link and wait.
-    Request {
-        /// This device's name (default: the host name).
-        #[arg(long)]
-        device_name: Option<String>,
-        /// How long to wait for acceptance, in seconds.
-        #[arg(long, default_value_t = 600)]
-        wait: u64,
-    },
-    /// On a device of the account: accept a new device's link.
-    Accept {
-        /// The `kith-link:` link.
-        uri: String,
-    },
-}
-
-#[derive(Subcommand, Clone, Debug, Serialize, Deserialize)]
-pub(crate) enum DeviceCommand {
-    /// This account's devices.
-    List,
-    /// Revoke (untrust) a device: it is cut off everywhere.
-    Revoke {
-        /// The device id (or a unique prefix).
-        device_id: String,
-    },
-}
-
 fn host_name() -> String {
     std::fs::read_to_string("/etc/hostname")
         .ok()
@@ -225,50 +177,30 @@ pub(crate) struct Ctx {
     pub json: bool,
 }
 
-fn offline() -> NetConfig {
+pub(crate) fn offline() -> NetConfig {
     NetConfig::local()
 }
 
-fn to_value<T: Serialize>(value: T) -> Result<Value, CoreError> {
+pub(crate) fn to_value<T: Serialize>(value: T) -> Result<Value, CoreError> {
     serde_json::to_value(value).map_err(|e| CoreError::new("internal", e.to_string()))
 }
 
 /// Runs one command on an open node (in this process or in the daemon).
 pub(crate) async fn execute(node: &Node, command: &Command) -> Result<Value, CoreError> {
     match command {
-        Command::Whoami => to_value(node.identity().await),
-        Command::Invite { .. } => Ok(json!({ "uri": node.invite().await? })),
-        Command::Contact(c) => match c {
-            ContactCommand::Add { uri, name } => {
-                to_value(node.add_contact(uri, name.as_deref()).await?)
-            }
-            ContactCommand::List => to_value(node.contacts().await),
-            ContactCommand::SafetyNumber { contact } => {
-                Ok(json!({ "safety_number": node.safety_number(contact).await? }))
-            }
-            ContactCommand::Validate {
-                contact,
-                safety_number,
-            } => to_value(node.validate(contact, safety_number).await?),
-            ContactCommand::Compromise { contact } => to_value(node.compromise(contact).await?),
-        },
-        Command::Link(LinkCommand::Accept { uri }) => to_value(node.link_accept(uri).await?),
-        Command::Device(DeviceCommand::List) => to_value(node.devices().await),
-        Command::Device(DeviceCommand::Revoke { device_id }) => {
-            node.revoke(device_id).await?;
-            Ok(json!({ "revoked": device_id }))
-        }
+        Command::Whoami => account::whoami(node).await,
+        Command::Invite { .. } => contact::invite(node).await,
+        Command::Contact(c) => contact::execute(node, c).await,
+        Command::Link(LinkCommand::Accept { uri }) => link::accept(node, uri).await,
+        Command::Device(d) => device::execute(node, d).await,
         Command::Send {
             contact,
             text,
             anyway,
-        } => to_value(node.send(contact, text, *anyway).await?),
-        Command::Messages { contact } => to_value(node.messages(contact).await?),
-        Command::Delete { message_id } => {
-            node.delete(message_id).await?;
-            Ok(json!({ "deleted": message_id }))
-        }
-        Command::Sync { timeout } => to_value(node.sync(Duration::from_secs(*timeout)).await?),
+        } => messages::send(node, contact, text, *anyway).await,
+        Command::Messages { contact } => messages::list(node, contact).await,
+        Command::Delete { message_id } => messages::delete(node, message_id).await,
+        Command::Sync { timeout } => sync::sync(node, *timeout).await,
         Command::Version | Command::Init { .. } | Command::Daemon | Command::Link(_) => {
             Err(CoreError::new(
                 "invalid_input",
@@ -290,37 +222,13 @@ fn needs_network(command: &Command) -> bool {
 async fn run(cli: &Cli, ctx: &Ctx) -> Result<Value, CoreError> {
     let command = &cli.command;
     match command {
-        Command::Version => Ok(json!({
-            "kith": env!("CARGO_PKG_VERSION"),
-            "libsodium": kith_crypto::libsodium_version()
-                .map_err(|e| CoreError::new("internal", e.to_string()))?,
-        })),
+        Command::Version => account::version(),
         Command::Init { name, device_name } => {
-            if control::daemon_running(&ctx.data_dir).await {
-                return Err(CoreError::new(
-                    "daemon_running",
-                    "a daemon runs on this data dir",
-                ));
-            }
             let device_name = device_name.clone().unwrap_or_else(host_name);
-            let protection = kith_core::protection_from_env();
-            let protected_by = match protection {
-                kith_store::Protection::Passphrase(..) => "passphrase",
-                kith_store::Protection::Keystore => "keystore",
-                kith_store::Protection::KeyFile => "key_file",
-            };
-            let node =
-                Node::create(&ctx.data_dir, name, &device_name, offline(), protection).await?;
-            let id = node.identity().await;
-            node.shutdown().await;
-            Ok(json!({
-                "account_id": id.account_id,
-                "device_id": id.device_id,
-                "protection": protected_by,
-            }))
+            account::init(ctx, name, &device_name).await
         }
         Command::Link(LinkCommand::Request { device_name, wait }) => {
-            human::link_request(ctx, device_name.clone().unwrap_or_else(host_name), *wait).await
+            link::request(ctx, device_name.clone().unwrap_or_else(host_name), *wait).await
         }
         Command::Daemon => control::daemon(ctx).await,
         other => {
@@ -333,30 +241,13 @@ async fn run(cli: &Cli, ctx: &Ctx) -> Result<Value, CoreError> {
                 offline()
             };
             let node = Node::open(&ctx.data_dir, net).await?;
-            if let Command::Sync { timeout } = other {
-                human::progress(
-                    ctx,
-                    &format!("syncing with every reachable device (at most {timeout} s)…"),
-                );
-            }
             let result = match other {
-                Command::Contact(ContactCommand::Add { .. }) => {
-                    node.go_online().await?;
-                    let added = execute(&node, other).await;
-                    // Give the new contact's device a moment to sync.
-                    if added.is_ok() {
-                        let _ = node.sync(Duration::from_secs(5)).await;
-                    }
-                    added
+                Command::Sync { timeout } => sync::sync_here(ctx, &node, *timeout).await,
+                Command::Contact(add @ ContactCommand::Add { .. }) => {
+                    contact::add_here(&node, add).await
                 }
-                Command::Link(LinkCommand::Accept { .. }) => {
-                    node.go_online().await?;
-                    let accepted = execute(&node, other).await;
-                    if accepted.is_ok() {
-                        human::progress(ctx, "sending the history to the new device…");
-                        let _ = node.sync(Duration::from_secs(60)).await;
-                    }
-                    accepted
+                Command::Link(LinkCommand::Accept { uri }) => {
+                    link::accept_here(ctx, &node, uri).await
                 }
                 _ => execute(&node, other).await,
             };
@@ -364,6 +255,32 @@ async fn run(cli: &Cli, ctx: &Ctx) -> Result<Value, CoreError> {
             result
         }
     }
+}
+
+/// Prints `value`, the result of `command`, for people.
+fn print(out: &mut impl Write, command: &Command, value: &Value) -> std::io::Result<()> {
+    match command {
+        Command::Version => account::print_version(out, value),
+        Command::Init { .. } => account::print_init(out, value),
+        Command::Whoami => account::print_whoami(out, value),
+        Command::Invite { qr } => contact::print_invite(out, qr.as_deref(), value),
+        Command::Contact(c) => contact::print(out, c, value),
+        Command::Device(d) => device::print(out, d, value),
+        Command::Link(l) => link::print(out, l, value),
+        Command::Send { .. } => messages::print_sent(out, value),
+        Command::Messages { .. } => messages::print_list(out, value),
+        Command::Delete { .. } => messages::print_deleted(out),
+        Command::Daemon => writeln!(out, "Stopped."),
+        Command::Sync { .. } => sync::print(out, value),
+    }
+}
+
+/// Work done on this side after a command succeeded: the invite's QR file.
+fn after(command: &Command, value: &Value) -> Result<(), CoreError> {
+    if let Command::Invite { qr: Some(path) } = command {
+        contact::write_qr(path, value)?;
+    }
+    Ok(())
 }
 
 fn main() -> std::process::ExitCode {
@@ -389,7 +306,7 @@ fn main() -> std::process::ExitCode {
     };
     let result = runtime
         .block_on(run(&cli, &ctx))
-        .and_then(|value| human::after(&cli.command, &value).map(|()| value));
+        .and_then(|value| after(&cli.command, &value).map(|()| value));
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let code = match result {
@@ -401,7 +318,7 @@ fn main() -> std::process::ExitCode {
             let printed = if cli.json {
                 writeln!(out, "{value}")
             } else {
-                human::print(&mut out, &cli.command, &value)
+                print(&mut out, &cli.command, &value)
             };
             if printed.is_ok() {
                 std::process::ExitCode::SUCCESS

@@ -200,7 +200,7 @@ impl Host {
     /// Whether opening needs the passphrase typed in: it protects the key
     /// and `KITH_PASSPHRASE` does not give it.
     fn needs_passphrase(app_lock: bool) -> bool {
-        app_lock && !crate::node::passphrase_in_env()
+        app_lock && !crate::protection::passphrase_in_env()
     }
 
     /// Puts `node` online, forwards its events, and keeps it as the open
@@ -329,12 +329,12 @@ impl Host {
             }
             Some(new) => Protection::Passphrase(
                 SecretVec::from_vec(new.into_bytes()),
-                crate::node::PASSPHRASE_LIMITS,
+                crate::protection::PASSPHRASE_LIMITS,
             ),
             None if kept != KeptBy::Passphrase => {
                 return Err(CoreError::new("invalid_input", "no passphrase is set"));
             }
-            None => crate::node::protection_without_passphrase(),
+            None => crate::protection::protection_without_passphrase(),
         };
         let dir = self.dir.clone();
         tokio::task::spawn_blocking(move || kith_store::rewrap(&dir, unlock, protection))

@@ -12,7 +12,9 @@ use kith_wire::{AccountId, InviteSecret, SignedAnnouncement, SignedDeviceEntry, 
 use tokio::sync::{Mutex, oneshot};
 
 use crate::error::{CoreError, Result};
-use crate::node::{Node, now_ms, save_linked_profile};
+use crate::link_service::dialer_log;
+use crate::node::{Node, now_ms};
+use crate::profile::save_linked_profile;
 
 /// What the accepting device sent.
 type Outcome = (DeviceLog, Option<SignedAnnouncement>);
@@ -65,24 +67,6 @@ impl LinkService for JoinService {
         let _ = sender.send((log, announcement));
         Ok(())
     }
-}
-
-/// The device log a dialer presented, checked: it verifies, and the
-/// dialer's authenticated endpoint is an active device in it.
-pub(crate) fn dialer_log(
-    log: Vec<SignedDeviceEntry>,
-    remote: &TransportId,
-) -> std::result::Result<DeviceLog, String> {
-    let log =
-        DeviceLog::from_entries(log).map_err(|_| "your device log does not verify".to_owned())?;
-    if !log
-        .state()
-        .active_devices()
-        .any(|d| d.record.transport == *remote)
-    {
-        return Err("you are not an active device of the account you sent".into());
-    }
-    Ok(log)
 }
 
 /// Links a new device: makes its keys, shows the `kith-link:` URI through

@@ -7,11 +7,21 @@
 //! device changes) stream from [`Node::subscribe`].
 #![forbid(unsafe_code)]
 
+mod backoff;
+mod contacts;
+mod conversations;
+mod devices;
 mod error;
+mod events;
 mod host;
 mod join;
+mod link_service;
 mod node;
+mod online;
 mod profile;
+mod profile_table;
+mod protection;
+mod trust;
 mod views;
 
 pub use error::{CODES, CoreError, Result};
@@ -19,7 +29,11 @@ pub use host::{Host, MIN_PASSPHRASE_CHARS, NetworkSettings, Status, default_data
 pub use join::request_link;
 pub use kith_identity::invite::{CONTACT_SCHEME, LINK_SCHEME};
 pub use kith_net::{NetConfig, Relays};
-pub use node::{Node, protection_from_env, unlock_from_env};
+pub use node::Node;
+pub use protection::{
+    KEYSTORE_SERVICE, KeystoreUse, PASSPHRASE_LIMITS, Protection, Unlock, keystore_use,
+    protection_from_env, protection_name, unlock_from_env,
+};
 pub use views::{
     ContactView, DeviceView, Identity, MessagePage, MessageView, NodeEvent, Sent, SyncReport,
     trust_name,
@@ -30,6 +44,17 @@ pub fn qr_svg(uri: &str) -> Result<String> {
     Ok(kith_identity::invite::qr_svg(
         &kith_identity::invite::qr_text(uri.trim()),
     )?)
+}
+
+/// The QR code of a `kith:` or `kith-link:` link, as a PNG image.
+pub fn qr_png(uri: &str) -> Result<Vec<u8>> {
+    kith_identity::invite::qr_png(&kith_identity::invite::qr_text(uri.trim()))
+        .map_err(|e| CoreError::new("internal", e.to_string()))
+}
+
+/// The version of the libsodium this build runs on.
+pub fn libsodium_version() -> Result<String> {
+    kith_crypto::libsodium_version().map_err(|e| CoreError::new("internal", e.to_string()))
 }
 
 /// The text of the first QR code in an image (PNG or JPEG bytes).

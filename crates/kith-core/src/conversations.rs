@@ -1,0 +1,214 @@
+//! Conversations: sending, reading pages of messages with their delivery,
+//! deleting messages and whole conversations from all my devices.
+
+use std::collections::BTreeMap;
+
+use kith_wire::{AccountId, ConversationId, DeviceId, EntryHash};
+
+use crate::error::{CoreError, Result};
+use crate::node::{Node, now_ms};
+use crate::views::{MessagePage, MessageView, NodeEvent, Sent};
+
+impl Node {
+    /// Sends a text to a contact (queued; delivered when possible). Sending
+    /// to a compromised contact needs `anyway`.
+    pub async fn send(&self, contact: &str, text: &str, anyway: bool) -> Result<Sent> {
+        self.ensure_not_revoked()?;
+        if text.is_empty() {
+            return Err(CoreError::new("invalid_input", "the message is empty"));
+        }
+        if text.len() > 60_000 {
+            return Err(CoreError::new(
+                "invalid_input",
+                "the message is too long (60,000 bytes at most)",
+            ));
+        }
+        let account = self.resolve_contact(contact).await?;
+        let view = self.contact_view(&account).await?;
+        if view.state == "compromised" && !anyway {
+            return Err(CoreError::new(
+                "contact_compromised",
+                "this contact is marked compromised; send anyway only if you are sure",
+            ));
+        }
+        let text = text.to_owned();
+        self.act(|r| {
+            if r.device_log(&account).is_none() {
+                return Err(CoreError::new(
+                    "not_reachable",
+                    "this contact's devices are not known yet: their device list arrives on the first connection",
+                ));
+            }
+            let conversation = r.open_direct(&account)?;
+            let (id, outputs) = r.send_text(conversation, &text, now_ms())?;
+            Ok((
+                Sent {
+                    message_id: id.to_hex(),
+                    conversation_id: conversation.to_hex(),
+                },
+                outputs,
+            ))
+        })
+        .await
+    }
+
+    /// The messages with a contact in display order.
+    pub async fn messages(&self, contact: &str) -> Result<Vec<MessageView>> {
+        Ok(self.latest_messages(contact, usize::MAX).await?.messages)
+    }
+
+    /// The newest `limit` messages with a contact in display order, and how
+    /// many older ones there are (the app shows a page and loads more on
+    /// request: a conversation may hold 100,000 messages).
+    pub async fn latest_messages(&self, contact: &str, limit: usize) -> Result<MessagePage> {
+        let account = self.resolve_contact(contact).await?;
+        Ok(self
+            .with(|r| {
+                let me = r.account_id();
+                let Ok(conversation) = kith_sync::ids::direct_conversation(&me, &account) else {
+                    return MessagePage::default();
+                };
+                let Some(conv) = r.conversation(&conversation) else {
+                    return MessagePage::default();
+                };
+                // Delivery is tracked per device of the other side.
+                let devices_of = |a: &AccountId| -> Vec<DeviceId> {
+                    r.device_log(a)
+                        .map(|log| {
+                            log.state()
+                                .active_devices()
+                                .map(|d| d.record.device)
+                                .collect()
+                        })
+                        .unwrap_or_default()
+                };
+                let (mine, theirs) = (devices_of(&me), devices_of(&account));
+                let (page, earlier) = r.latest_messages(&conversation, limit);
+                let ids = page.iter().map(|(id, _)| *id).collect();
+                let deliveries = r.deliveries(&conversation, &ids);
+                let none = std::collections::BTreeSet::new();
+                let messages = page
+                    .into_iter()
+                    .filter_map(|(id, text)| {
+                        let entry = conv.get(&id)?;
+                        let delivered = deliveries.get(&id).unwrap_or(&none);
+                        let recipients = if entry.header.author_account == me {
+                            &theirs
+                        } else {
+                            &mine
+                        };
+                        let delivery = recipients
+                            .iter()
+                            .map(|d| {
+                                let state = if delivered.contains(d) {
+                                    "delivered"
+                                } else {
+                                    "pending"
+                                };
+                                (d.to_hex(), state)
+                            })
+                            .collect::<BTreeMap<_, _>>();
+                        Some(MessageView {
+                            message_id: id.to_hex(),
+                            conversation_id: conversation.to_hex(),
+                            author_account: entry.header.author_account.to_hex(),
+                            author_device: entry.header.author_device.to_hex(),
+                            text,
+                            sent_at: entry.header.sent_at_ms,
+                            delivery,
+                        })
+                    })
+                    .collect();
+                MessagePage {
+                    messages,
+                    earlier: u32::try_from(earlier).unwrap_or(u32::MAX),
+                }
+            })
+            .await)
+    }
+
+    /// Writes many messages of mine to a contact at once, in bulk (commits
+    /// not synced until the end), without sending them now: they travel by
+    /// sync on the next connection. For building large profiles
+    /// (benchmarks); a crash in the middle loses the unsynced part.
+    #[cfg(feature = "bench")]
+    pub async fn write_many(
+        &self,
+        contact: &str,
+        texts: impl Iterator<Item = String> + Send,
+    ) -> Result<usize> {
+        let account = self.resolve_contact(contact).await?;
+        self.act(|r| {
+            let conversation = r.open_direct(&account)?;
+            r.storage_mut().set_bulk(true)?;
+            let mut texts = texts;
+            let written = texts.try_fold(0, |n, text| {
+                r.send_text(conversation, &text, now_ms()).map(|_| n + 1)
+            });
+            // Durable up to where it got, even after an error.
+            r.storage_mut().set_bulk(false)?;
+            Ok((written?, Vec::new()))
+        })
+        .await
+    }
+
+    /// Deletes a message (its id, or a unique prefix of at least 8 hex
+    /// digits) from all of my devices.
+    pub async fn delete(&self, message: &str) -> Result<()> {
+        let lower = message.trim().to_ascii_lowercase();
+        if lower.len() < 8 {
+            return Err(CoreError::new(
+                "invalid_input",
+                "give at least 8 hex digits of the message id",
+            ));
+        }
+        let conversation = self
+            .act(|r| {
+                let conversations: Vec<ConversationId> = r
+                    .self_state()
+                    .conversations
+                    .keys()
+                    .copied()
+                    .chain(r.known_accounts().into_iter().filter_map(|a| {
+                        kith_sync::ids::direct_conversation(&r.account_id(), &a).ok()
+                    }))
+                    .collect();
+                let mut found: Vec<(ConversationId, EntryHash)> = Vec::new();
+                for c in conversations {
+                    for (id, _) in r.messages(&c) {
+                        if id.to_hex().starts_with(&lower) && !found.iter().any(|(_, f)| *f == id) {
+                            found.push((c, id));
+                        }
+                    }
+                }
+                let (conversation, id) = match found.as_slice() {
+                    [one] => *one,
+                    [] => {
+                        return Err(CoreError::new("unknown_message", "no such message"));
+                    }
+                    _ => return Err(CoreError::new("ambiguous", "several messages match")),
+                };
+                Ok((conversation, r.delete(conversation, Some(id), now_ms())?))
+            })
+            .await?;
+        self.emit(NodeEvent::Deleted {
+            conversation_id: conversation.to_hex(),
+        });
+        Ok(())
+    }
+
+    /// Deletes the whole conversation with a contact from all my devices.
+    pub async fn delete_conversation(&self, contact: &str) -> Result<()> {
+        let account = self.resolve_contact(contact).await?;
+        let conversation = self
+            .act(|r| {
+                let conversation = kith_sync::ids::direct_conversation(&r.account_id(), &account)?;
+                Ok((conversation, r.delete(conversation, None, now_ms())?))
+            })
+            .await?;
+        self.emit(NodeEvent::Deleted {
+            conversation_id: conversation.to_hex(),
+        });
+        Ok(())
+    }
+}

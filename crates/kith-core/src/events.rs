@@ -1,0 +1,146 @@
+//! Events: the engine's events turned into stored state and into the
+//! [`NodeEvent`]s the CLI and the app subscribe to.
+
+use kith_identity::DeviceStatus;
+use kith_sync::Event;
+use kith_wire::{Content, DeviceId, EntryHash, EntryKind, SelfRecord, encode};
+use tokio::sync::mpsc;
+
+use crate::error::{CoreError, Result};
+use crate::node::{Inner, Node};
+use crate::online::feed;
+use crate::profile_table::{addr_key, encode_log, log_key};
+use crate::views::{NodeEvent, trust_name};
+
+/// Turns the engine's events into stored state and node events.
+pub(crate) async fn event_loop(
+    weak: std::sync::Weak<Inner>,
+    mut rx: mpsc::UnboundedReceiver<Event>,
+) {
+    while let Some(event) = rx.recv().await {
+        let Some(inner) = weak.upgrade() else { return };
+        let node = Node { inner };
+        if let Err(e) = node.on_event(event).await {
+            tracing::warn!("handling an engine event failed: {e}");
+        }
+    }
+}
+
+impl Node {
+    pub(crate) async fn on_event(&self, event: Event) -> Result<()> {
+        match event {
+            Event::NewEntry { conversation, id } => {
+                let event = self
+                    .with(|r| {
+                        let self_id = r.self_conversation_id().ok()?;
+                        let entry = r.conversation(&conversation)?.get(&id)?;
+                        let header = &entry.header;
+                        match (header.kind, &entry.body) {
+                            (EntryKind::Message, _) => Some(NodeEvent::MessageReceived {
+                                conversation_id: conversation.to_hex(),
+                                message_id: id.to_hex(),
+                                author_account: header.author_account.to_hex(),
+                            }),
+                            (
+                                EntryKind::Receipt,
+                                kith_sync::Body::Plain {
+                                    content: Content::Receipt { entries },
+                                    ..
+                                },
+                            ) => Some(NodeEvent::Delivered {
+                                conversation_id: conversation.to_hex(),
+                                device_id: header.author_device.to_hex(),
+                                message_ids: entries.iter().map(EntryHash::to_hex).collect(),
+                            }),
+                            (
+                                EntryKind::Record,
+                                kith_sync::Body::Plain {
+                                    content:
+                                        Content::Record(SelfRecord::Contact { account, trust, .. }),
+                                    ..
+                                },
+                            ) if conversation == self_id => Some(NodeEvent::TrustChanged {
+                                contact_id: account.to_hex(),
+                                state: trust_name(*trust).into(),
+                            }),
+                            (EntryKind::Tombstone, _) if conversation == self_id => {
+                                Some(NodeEvent::Deleted {
+                                    conversation_id: conversation.to_hex(),
+                                })
+                            }
+                            _ => None,
+                        }
+                    })
+                    .await;
+                if let Some(event) = event {
+                    self.emit(event);
+                }
+            }
+            Event::DirectoryChanged { accounts } => {
+                for account in accounts {
+                    let (bytes, revoked, inactive) = self
+                        .with(|r| {
+                            let log = r.device_log(&account)?;
+                            let bytes = encode_log(log).ok()?;
+                            let revoked =
+                                account == r.account_id() && !log.state().is_active(&r.device_id());
+                            let inactive: Vec<DeviceId> = log
+                                .state()
+                                .devices
+                                .values()
+                                .filter(|d| d.status != DeviceStatus::Active)
+                                .map(|d| d.record.device)
+                                .collect();
+                            Some((bytes, revoked, inactive))
+                        })
+                        .await
+                        .ok_or_else(|| CoreError::new("internal", "log vanished"))?;
+                    let key = log_key(&account);
+                    self.with(|r| r.storage_mut().profile_write(&[(&key, Some(&bytes))]))
+                        .await?;
+                    for device in inactive {
+                        self.inner.sync.disconnect(&device, b"revoked").await;
+                    }
+                    if revoked
+                        && !self
+                            .inner
+                            .revoked
+                            .swap(true, std::sync::atomic::Ordering::Relaxed)
+                    {
+                        self.emit(NodeEvent::ThisDeviceRevoked);
+                    }
+                    self.emit(NodeEvent::DevicesChanged {
+                        account_id: account.to_hex(),
+                    });
+                }
+            }
+            Event::AddressesChanged(list) => {
+                let mut rows = Vec::new();
+                for a in &list {
+                    feed(&self.inner.lookup, a);
+                    let signed = self
+                        .with(|r| {
+                            r.announcements()
+                                .find(|(held, _)| held.device == a.device)
+                                .map(|(_, s)| s.clone())
+                        })
+                        .await;
+                    if let Some(signed) = signed {
+                        rows.push((addr_key(&a.device), encode(&signed)?));
+                    }
+                }
+                let changes: Vec<(&str, Option<&[u8]>)> = rows
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), Some(v.as_slice())))
+                    .collect();
+                self.with(|r| r.storage_mut().profile_write(&changes))
+                    .await?;
+            }
+            Event::StorageFailed(message) => self.emit(NodeEvent::StorageFailed { message }),
+            Event::Refused { from, reason } => {
+                tracing::info!("refused from {:?}: {reason}", from);
+            }
+        }
+        Ok(())
+    }
+}
