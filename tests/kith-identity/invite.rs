@@ -92,3 +92,72 @@ fn bad_invites_get_clear_errors() {
     assert!(parse_uri(truncated, 1_000).is_err());
     assert!(read_qr(b"not an image").is_err());
 }
+
+#[test]
+fn a_link_with_any_one_character_changed_is_refused_at_once() {
+    let alice = account("laptop");
+    let invite = contact_invite(
+        &alice.keys,
+        &alice.log,
+        addresses(),
+        1_000,
+        DEFAULT_INVITE_TTL_SECS,
+    )
+    .unwrap();
+    let uri = to_uri(&invite).unwrap();
+    let body_start = uri.find(':').unwrap() + 1;
+    let alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let mut accepted = Vec::new();
+    for (i, c) in uri.char_indices().skip(body_start) {
+        // Every other base32 letter in this place: a typo, a damaged QR.
+        for other in alphabet.chars().filter(|o| *o != c) {
+            let mut typo = uri.clone();
+            typo.replace_range(i..i + 1, &other.to_string());
+            if parse_uri(&typo, 1_000).is_ok() {
+                accepted.push((i, other));
+            }
+        }
+    }
+    assert!(
+        accepted.is_empty(),
+        "{} of the one-character changes parsed, e.g. {:?}",
+        accepted.len(),
+        accepted.first()
+    );
+    // A dropped or doubled character is refused too.
+    let mut dropped = uri.clone();
+    dropped.remove(body_start + 10);
+    assert!(parse_uri(&dropped, 1_000).is_err());
+    let mut doubled = uri.clone();
+    doubled.insert(body_start + 10, uri.as_bytes()[body_start + 10] as char);
+    assert!(parse_uri(&doubled, 1_000).is_err());
+}
+
+#[test]
+fn the_qr_code_carries_a_lower_case_scheme_and_an_alphanumeric_body() {
+    let alice = account("laptop");
+    let invite = contact_invite(
+        &alice.keys,
+        &alice.log,
+        addresses(),
+        1_000,
+        DEFAULT_INVITE_TTL_SECS,
+    )
+    .unwrap();
+    let uri = to_uri(&invite).unwrap();
+    let text = qr_text(&uri);
+    // Android matches intent schemes case-sensitively, and camera apps
+    // pass the text on as it is.
+    assert!(text.starts_with("kith:"), "{text}");
+    let body = &text["kith:".len()..];
+    assert!(
+        body.chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit()),
+        "the body must stay in QR alphanumeric mode: {body}"
+    );
+    let read = read_qr(&qr_png(&text).unwrap()).unwrap();
+    assert_eq!(read, text);
+    assert_eq!(parse_uri(&read, 1_000).unwrap(), invite);
+    let link = to_uri(&link_request(&alice.keys, addresses(), 1_000).unwrap()).unwrap();
+    assert!(qr_text(&link).starts_with("kith-link:"));
+}

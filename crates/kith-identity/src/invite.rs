@@ -1,9 +1,12 @@
 //! Invites as text and QR codes.
 //!
 //! A contact invite is `kith:` followed by the unpadded base32 of the
-//! encoded [`Invite`]; a device-link request uses `kith-link:`. Base32 in
-//! upper case keeps the QR code in its compact alphanumeric mode (the QR
-//! carries `KITH:…`); parsing accepts either case. See `docs/identity.md`.
+//! encoded [`Invite`] and a check value over it; a device-link request
+//! uses `kith-link:`. The check value makes a mistyped or damaged link fail
+//! at once instead of naming another account. Base32 in upper case keeps
+//! the QR code's body in its compact alphanumeric mode; the scheme stays
+//! lower case (`kith:…`), as phones match schemes case-sensitively.
+//! Parsing accepts either case. See `docs/identity.md`.
 
 use std::io::Cursor;
 use std::net::SocketAddr;
@@ -22,6 +25,20 @@ pub const LINK_SCHEME: &str = "kith-link";
 pub const DEFAULT_INVITE_TTL_SECS: u64 = 7 * 24 * 3600;
 /// How long a device-link request stays valid by default: 10 minutes.
 pub const DEFAULT_LINK_TTL_SECS: u64 = 600;
+/// Bytes of the check value that ends a link's body.
+pub const CHECK_BYTES: usize = 5;
+
+/// The check value of an encoded invite: the first [`CHECK_BYTES`] of a
+/// domain-separated BLAKE2b-256 (a one-character change is missed with
+/// probability 2⁻⁴⁰).
+fn check_value(encoded: &[u8]) -> Result<[u8; CHECK_BYTES]> {
+    let hash = kith_crypto::hash::blake2b_256(kith_wire::domain::INVITE_CHECK, &[encoded])?;
+    let mut check = [0u8; CHECK_BYTES];
+    for (out, byte) in check.iter_mut().zip(hash) {
+        *out = byte;
+    }
+    Ok(check)
+}
 
 /// A fresh contact invite from this device.
 pub fn contact_invite(
@@ -76,15 +93,19 @@ pub fn link_request(
     Ok(invite)
 }
 
-/// The URI of an invite: `kith:…` or `kith-link:…` (upper-case base32 body).
+/// The URI of an invite: `kith:…` or `kith-link:…` (upper-case base32
+/// body: the encoded invite, then its check value).
 pub fn to_uri(invite: &Invite) -> Result<String> {
     let scheme = match invite.kind {
         InviteKind::Contact { .. } => CONTACT_SCHEME,
         InviteKind::LinkDevice { .. } => LINK_SCHEME,
     };
+    let mut body = encode(invite)?;
+    let check = check_value(&body)?;
+    body.extend_from_slice(&check);
     Ok(format!(
         "{scheme}:{}",
-        data_encoding::BASE32_NOPAD.encode(&encode(invite)?)
+        data_encoding::BASE32_NOPAD.encode(&body)
     ))
 }
 
@@ -109,7 +130,17 @@ pub fn parse_uri(uri: &str, now_secs: u64) -> Result<Invite> {
     let bytes = data_encoding::BASE32_NOPAD
         .decode(body.to_ascii_uppercase().as_bytes())
         .map_err(|_| IdentityError::Invite("not base32"))?;
-    let invite: Invite = decode(&bytes, limits::MAX_INVITE_BYTES)?;
+    let split = bytes
+        .len()
+        .checked_sub(CHECK_BYTES)
+        .ok_or(IdentityError::Invite("too short"))?;
+    let (encoded, check) = bytes.split_at(split);
+    if !kith_crypto::ct_eq(&check_value(encoded)?, check) {
+        return Err(IdentityError::Invite(
+            "the link is damaged or mistyped (its check does not match): copy or scan it again",
+        ));
+    }
+    let invite: Invite = decode(encoded, limits::MAX_INVITE_BYTES)?;
     invite.check_limits()?;
     let is_link = matches!(invite.kind, InviteKind::LinkDevice { .. });
     if is_link != expect_link {
@@ -123,10 +154,20 @@ pub fn parse_uri(uri: &str, now_secs: u64) -> Result<Invite> {
     Ok(invite)
 }
 
-/// The text a QR code should carry for `uri`: upper case, so the code uses
-/// the compact alphanumeric mode.
+/// The text a QR code should carry for `uri`: the scheme in lower case
+/// (phone camera apps pass the text on as it is, and Android matches
+/// schemes case-sensitively), the body in upper case so that most of the
+/// code uses the compact alphanumeric mode.
 pub fn qr_text(uri: &str) -> String {
-    uri.to_ascii_uppercase()
+    let uri = uri.trim();
+    match uri.split_once(':') {
+        Some((scheme, body)) => format!(
+            "{}:{}",
+            scheme.to_ascii_lowercase(),
+            body.to_ascii_uppercase()
+        ),
+        None => uri.to_ascii_uppercase(),
+    }
 }
 
 fn qr_code(text: &str) -> Result<qrcode::QrCode> {

@@ -109,6 +109,8 @@ pub mod domain {
     pub const SESSION_AD: Domain = Domain::new("kith-session-ad-v1");
     /// Address announcements of a device.
     pub const ADDRESS: Domain = Domain::new("kith-address-v1");
+    /// The check value at the end of a `kith:` or `kith-link:` link.
+    pub const INVITE_CHECK: Domain = Domain::new("kith-invite-check-v1");
 }
 
 /// Length limits of every format.
