@@ -458,3 +458,28 @@ fn profile_records_are_sealed_bound_to_their_key_and_durable() {
         Err(StoreError::Corrupt(_))
     ));
 }
+
+#[test]
+fn a_new_profile_folder_and_its_database_are_owner_only() {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let parent = tempfile::tempdir().unwrap();
+        let dir = parent.path().join("profile");
+        let _store = Store::create(&dir, Protection::KeyFile).unwrap();
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&dir), 0o700, "the profile folder");
+        assert_eq!(
+            mode(&dir.join(kith_store::DATABASE_FILE)),
+            0o600,
+            "the database"
+        );
+        // A folder that already exists (made by someone else first) is
+        // narrowed too.
+        let existing = parent.path().join("existing");
+        std::fs::create_dir(&existing).unwrap();
+        std::fs::set_permissions(&existing, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let _second = Store::create(&existing, Protection::KeyFile).unwrap();
+        assert_eq!(mode(&existing), 0o700);
+    }
+}

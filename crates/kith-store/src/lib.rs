@@ -27,6 +27,7 @@
 
 mod error;
 mod logs;
+mod permissions;
 mod profile;
 mod root;
 mod sessions;
@@ -76,11 +77,12 @@ impl std::fmt::Debug for Store {
 impl Store {
     /// Creates a new profile in `dir` (the folder may exist, the profile not).
     pub fn create(dir: &Path, protection: Protection) -> Result<Self> {
-        std::fs::create_dir_all(dir)?;
+        permissions::owner_only_dir(dir)?;
         if dir.join(DATABASE_FILE).exists() {
             return Err(StoreError::ProfileExists);
         }
         let root = root::create(dir, protection)?;
+        permissions::create_owner_only_file(&dir.join(DATABASE_FILE))?;
         let db = Database::create(dir.join(DATABASE_FILE))?;
         let store = Self::with(db, &root, dir)?;
         let txn = store.db.begin_write()?;
@@ -106,6 +108,9 @@ impl Store {
         if !path.exists() {
             return Err(StoreError::NoProfile);
         }
+        // Profiles made before folders and databases were owner-only.
+        permissions::narrow(dir, 0o700)?;
+        permissions::narrow(&path, 0o600)?;
         let db = Database::open(path)?;
         let store = Self::with(db, &root, dir)?;
         let txn = store.db.begin_read()?;
