@@ -293,3 +293,42 @@ async fn the_app_lock_keeps_the_profile_shut_until_the_passphrase_is_given() {
     assert_eq!(again.device_id, me.device_id);
     host.shutdown().await;
 }
+
+/// Many dialers race with one invite's secret: exactly one gets in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invite_is_used_once_even_when_dialers_race() {
+    use kith_net::LinkService;
+    let root = tempfile::tempdir().unwrap();
+    let alice = node(&root.path().join("alice"), "Alice").await;
+    for round in 0..10 {
+        let invite = kith_identity::invite::parse_uri(&alice.invite().await.unwrap(), 0).unwrap();
+        let dialers: Vec<_> = (0..6)
+            .map(|i| {
+                let keys =
+                    kith_identity::DeviceKeys::generate(&format!("dialer-{round}-{i}"), 1).unwrap();
+                let log = kith_identity::DeviceLog::create(&keys, "Dialer", 1).unwrap();
+                (
+                    keys.transport_id(),
+                    log.entries().cloned().collect::<Vec<_>>(),
+                )
+            })
+            .collect();
+        // All dialers start together.
+        let start = std::sync::Arc::new(tokio::sync::Barrier::new(dialers.len()));
+        let mut racers = tokio::task::JoinSet::new();
+        for (transport, entries) in dialers {
+            let alice = alice.clone();
+            let secret = invite.secret;
+            let start = start.clone();
+            racers.spawn(async move {
+                start.wait().await;
+                LinkService::redeem(&alice, transport, secret, entries, None)
+                    .await
+                    .is_ok()
+            });
+        }
+        let won = racers.join_all().await.into_iter().filter(|ok| *ok).count();
+        assert_eq!(won, 1, "round {round}: {won} dialers redeemed one invite");
+    }
+    alice.shutdown().await;
+}

@@ -24,19 +24,22 @@ impl LinkService for Node {
         announcement: Option<SignedAnnouncement>,
     ) -> Result<LinkReply, String> {
         let key = invite_key(&secret).map_err(|e| e.to_string())?;
+        // Read and removed under one hold of the engine: single use even
+        // when dialers race with the same secret.
         let stored = self
-            .with(|r| r.storage_mut().profile_get(&key))
+            .with(|r| {
+                let stored = r.storage_mut().profile_get(&key)?;
+                if stored.is_some() {
+                    r.storage_mut().profile_write(&[(&key, None)])?;
+                }
+                Ok::<_, kith_store::StoreError>(stored)
+            })
             .await
             .map_err(|e| e.to_string())?
             .ok_or_else(|| "unknown or already used invite".to_owned())?;
         let invite: Invite =
             kith_wire::decode(stored.expose(), kith_wire::limits::MAX_INVITE_BYTES)
                 .map_err(|_| "damaged invite".to_owned())?;
-        // Claimed now, before anything else: single use even when two
-        // dialers race with the same secret.
-        self.with(|r| r.storage_mut().profile_write(&[(&key, None)]))
-            .await
-            .map_err(|e| e.to_string())?;
         if !kith_crypto::ct_eq(invite.secret.as_bytes(), secret.as_bytes()) {
             return Err("unknown or already used invite".into());
         }
