@@ -490,6 +490,63 @@ fn bad_input_gets_clear_errors_and_loses_nothing() {
     assert_eq!(a1.run(&["whoami"])["name"], "Alice");
 }
 
+/// `kith daemon &` with commands typed at once: neither side fails for
+/// what would succeed a moment later. The daemon waits while a command
+/// holds the profile; commands wait while the daemon opens it.
+#[test]
+fn a_daemon_and_commands_started_together_wait_for_each_other() {
+    let root = tempfile::tempdir().unwrap();
+    let mut a1 = Device::new(root.path(), "a1", 47161);
+    a1.init("Alice");
+    for round in 0..3 {
+        // A command holds the profile (sync: open, online, a quiet moment)
+        // while the daemon starts.
+        let sync = base(&a1.dir, a1.port)
+            .args(["sync", "--timeout", "3"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(150));
+        a1.start();
+        let synced = sync.wait_with_output().unwrap();
+        assert!(synced.status.success(), "round {round}: the sync failed");
+        a1.stop();
+        // Commands typed right after starting the daemon, before it is up.
+        let child = base(&a1.dir, a1.port)
+            .arg("daemon")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let mut child = child;
+        let mut outcomes = Vec::new();
+        for _ in 0..4 {
+            let (ok, value) = a1.try_run(&["whoami"]);
+            outcomes.push((ok, value));
+        }
+        // The daemon comes up all the same.
+        let mut line = String::new();
+        BufReader::new(child.stdout.as_mut().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert!(line.contains("\"online\""), "round {round}: {line:?}");
+        a1.daemon = Some(child);
+        for (ok, value) in &outcomes {
+            assert!(
+                ok,
+                "round {round}: a command failed while the daemon started: {value}"
+            );
+        }
+        let daemon = a1.daemon.as_mut().unwrap();
+        assert!(
+            daemon.try_wait().unwrap().is_none(),
+            "round {round}: the daemon exited"
+        );
+        a1.stop();
+    }
+}
+
 /// Two network namespaces joined by a veth pair, removed on drop.
 struct Netns {
     names: [String; 2],

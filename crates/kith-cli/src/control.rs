@@ -38,6 +38,55 @@ pub(crate) async fn daemon_running(dir: &Path) -> bool {
     }
 }
 
+/// How long a command or a starting daemon waits for the profile while
+/// another kith process holds it.
+const PROFILE_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Where a command runs: through the daemon, or on the profile opened here.
+pub(crate) enum Reach {
+    /// A daemon answered.
+    Daemon(Result<Value, CoreError>),
+    /// No daemon: the profile, opened by this process.
+    Here(Node),
+}
+
+/// Sends `command` to the daemon if one answers, else opens the profile
+/// here. While the profile is held by another process (a daemon that is
+/// starting, or another command), waits for it (at most [`PROFILE_WAIT`],
+/// saying so once) instead of failing.
+pub(crate) async fn reach(
+    ctx: &Ctx,
+    command: &Command,
+    net: kith_core::NetConfig,
+) -> Result<Reach, CoreError> {
+    let deadline = tokio::time::Instant::now() + PROFILE_WAIT;
+    let mut said = false;
+    loop {
+        if let Some(reply) = send(&ctx.data_dir, command).await? {
+            return Ok(Reach::Daemon(reply));
+        }
+        match Node::open(&ctx.data_dir, net.clone()).await {
+            Ok(node) => return Ok(Reach::Here(node)),
+            Err(e) if busy(&e) && tokio::time::Instant::now() < deadline => {
+                if !said {
+                    crate::human::progress(
+                        ctx,
+                        "the profile is busy (a daemon is starting, or another kith command runs); waiting…",
+                    );
+                    said = true;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Whether opening failed only because another process holds the profile.
+fn busy(error: &CoreError) -> bool {
+    error.code == "daemon_running"
+}
+
 fn bad(message: impl Into<String>) -> CoreError {
     CoreError::new("daemon", message)
 }
@@ -97,14 +146,37 @@ pub(crate) async fn daemon(ctx: &Ctx) -> Result<Value, CoreError> {
     use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
     use tokio::signal::unix::{SignalKind, signal};
 
+    // Handled from the start: Ctrl-C while waiting for the profile stops
+    // cleanly too.
+    let mut interrupt = signal(SignalKind::interrupt()).map_err(|e| bad(e.to_string()))?;
+    let mut terminate = signal(SignalKind::terminate()).map_err(|e| bad(e.to_string()))?;
     let dir = &ctx.data_dir;
-    if daemon_running(dir).await {
-        return Err(CoreError::new(
-            "daemon_running",
-            format!("a kith daemon already runs on {}", dir.display()),
-        ));
-    }
-    let node = Node::open(dir, ctx.net.clone()).await?;
+    let deadline = tokio::time::Instant::now() + PROFILE_WAIT;
+    let mut said = false;
+    let node = loop {
+        if daemon_running(dir).await {
+            return Err(CoreError::new(
+                "daemon_running",
+                format!("a kith daemon already runs on {}", dir.display()),
+            ));
+        }
+        match Node::open(dir, ctx.net.clone()).await {
+            Ok(node) => break node,
+            // A command holds the profile for a moment: wait for it.
+            Err(e) if busy(&e) && tokio::time::Instant::now() < deadline => {
+                if !said {
+                    crate::human::progress(ctx, "another kith command holds the profile; waiting…");
+                    said = true;
+                }
+                tokio::select! {
+                    _ = interrupt.recv() => return Ok(json!({ "stopped": true })),
+                    _ = terminate.recv() => return Ok(json!({ "stopped": true })),
+                    () = tokio::time::sleep(std::time::Duration::from_millis(100)) => {}
+                }
+            }
+            Err(e) => return Err(e),
+        }
+    };
     let path = socket_path(dir);
     // A socket file nobody answers on is left over from a crash.
     let _ = std::fs::remove_file(&path);
@@ -115,8 +187,6 @@ pub(crate) async fn daemon(ctx: &Ctx) -> Result<Value, CoreError> {
     node.go_online().await?;
     let id = node.identity().await;
     crate::human::announce_daemon(ctx, &id);
-    let mut interrupt = signal(SignalKind::interrupt()).map_err(|e| bad(e.to_string()))?;
-    let mut terminate = signal(SignalKind::terminate()).map_err(|e| bad(e.to_string()))?;
     loop {
         tokio::select! {
             _ = interrupt.recv() => break,

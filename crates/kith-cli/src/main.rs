@@ -232,15 +232,15 @@ async fn run(cli: &Cli, ctx: &Ctx) -> Result<Value, CoreError> {
         }
         Command::Daemon => control::daemon(ctx).await,
         other => {
-            if let Some(reply) = control::send(&ctx.data_dir, other).await? {
-                return reply;
-            }
             let net = if needs_network(other) {
                 ctx.net.clone()
             } else {
                 offline()
             };
-            let node = Node::open(&ctx.data_dir, net).await?;
+            let node = match control::reach(ctx, other, net).await? {
+                control::Reach::Daemon(reply) => return reply,
+                control::Reach::Here(node) => node,
+            };
             let result = match other {
                 Command::Sync { timeout } => sync::sync_here(ctx, &node, *timeout).await,
                 Command::Contact(add @ ContactCommand::Add { .. }) => {
