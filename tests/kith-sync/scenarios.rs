@@ -566,3 +566,36 @@ fn a_tombstone_that_arrives_before_its_target_still_wins() {
     assert_eq!(entry.body, Body::Deleted);
     assert!(texts(&sim, a2, &conversation).is_empty());
 }
+
+/// 120 messages of 60 KB for three other devices: far more than one frame
+/// may carry. Every frame stays within the limit, and all of them reach
+/// the device that was offline while they were written.
+#[test]
+fn large_messages_travel_in_frames_within_the_limit() {
+    let (mut sim, ix) = world(vec![account("a", 2), account("b", 2)]);
+    let (a1, a2, b1, b2) = (ix[0][0], ix[0][1], ix[1][0], ix[1][1]);
+    let bob = sim.devices[b1].replica.account_id();
+    let conversation = sim.devices[a1].replica.open_direct(&bob).unwrap();
+    for i in [a2, b1, b2] {
+        sim.set_online(i, false);
+    }
+    let filler = "x".repeat(60_000 - 8);
+    for n in 0..120 {
+        let (_, outputs) = sim.devices[a1]
+            .replica
+            .send_text(conversation, &format!("{n:>8}{filler}"), sim.now_ms)
+            .unwrap();
+        sim.route(a1, outputs);
+    }
+    assert!(sim.run(100));
+    sim.set_online(b1, true);
+    sim.connect(a1, b1);
+    assert!(sim.run(100_000));
+    assert_eq!(sim.oversized, 0, "frames over the limit were sent");
+    let got = texts(&sim, b1, &conversation);
+    assert_eq!(got.len(), 120);
+    assert!(
+        got.iter()
+            .all(|t| t.as_ref().is_some_and(|t| t.len() == 60_000))
+    );
+}

@@ -4,6 +4,7 @@
 use kith_wire::{ConversationId, DeviceId, EntryHash, Summary, SyncMessage, WireEntry, limits};
 
 use crate::conversation::{Body, Conversation};
+use crate::frames::{FRAME_BUDGET, size_of, split_by_size};
 use crate::io::{Input, Output};
 use crate::replica::Replica;
 use crate::storage::Storage;
@@ -99,13 +100,13 @@ impl<S: Storage> Replica<S> {
                 rewrapped_by,
             });
         }
-        wires
-            .chunks(limits::MAX_ENTRIES_PER_FRAME)
-            .map(|chunk| Output::Send {
+        split_by_size(wires, size_of, limits::MAX_ENTRIES_PER_FRAME, FRAME_BUDGET)
+            .into_iter()
+            .map(|entries| Output::Send {
                 to: *to,
                 message: SyncMessage::Entries {
                     conversation,
-                    entries: chunk.to_vec(),
+                    entries,
                 },
             })
             .collect()

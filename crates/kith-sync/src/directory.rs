@@ -12,6 +12,7 @@ use kith_wire::{
 
 use crate::conversation::Conversation;
 use crate::error::{Result, SyncError};
+use crate::frames::directory_frames;
 use crate::io::{Event, Output};
 use crate::replica::Replica;
 use crate::storage::Storage;
@@ -145,11 +146,13 @@ impl<S: Storage> Replica<S> {
 
     pub(crate) fn directory_to(&self, peer: &DeviceId) -> Vec<Output> {
         self.directory_for(peer)
+            .map(directory_frames)
+            .unwrap_or_default()
+            .into_iter()
             .map(|directory| Output::Send {
                 to: *peer,
                 message: SyncMessage::Directory(directory),
             })
-            .into_iter()
             .collect()
     }
 
@@ -172,12 +175,15 @@ impl<S: Storage> Replica<S> {
         let from_own = peer_account == self.account;
         let mut changed = Vec::new();
         for entries in directory.logs {
+            // The genesis names the account; a later piece of a log too
+            // large for one frame names it in its entries (the log's own
+            // checks refuse entries of another account).
             let Some(account) = entries.iter().find_map(|e| {
                 let entry: kith_wire::DeviceLogEntry = e.peek(limits::MAX_ENTRY_BYTES).ok()?;
-                if entry.account.is_some() {
-                    return None;
+                match entry.account {
+                    Some(account) => Some(account),
+                    None => kith_identity::device_log::account_id_of(e).ok(),
                 }
-                kith_identity::device_log::account_id_of(e).ok()
             }) else {
                 continue;
             };

@@ -14,6 +14,7 @@ mod bodies;
 mod conversation;
 mod directory;
 mod error;
+mod frames;
 pub mod ids;
 mod io;
 mod kinds;

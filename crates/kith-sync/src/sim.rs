@@ -32,6 +32,9 @@ pub struct Sim {
     pub delivered: usize,
     /// Encoded bytes of the frames delivered so far.
     pub bytes: usize,
+    /// Frames over `MAX_FRAME_BYTES` the receiver refused (as `kith/sync/1`
+    /// does: it closes the connection, so the link went down).
+    pub oversized: usize,
 }
 
 impl Sim {
@@ -51,6 +54,7 @@ impl Sim {
             now_ms: 1_000,
             delivered: 0,
             bytes: 0,
+            oversized: 0,
         }
     }
 
@@ -174,11 +178,24 @@ impl Sim {
         }
         let pick = (self.next_random() % self.in_flight.len() as u64) as usize;
         let (from, to, message) = self.in_flight.swap_remove(pick);
+        self.deliver(from, to, message);
+        true
+    }
+
+    /// Delivers one frame as `kith/sync/1` would: one over the frame limit
+    /// makes the receiver close the connection instead.
+    fn deliver(&mut self, from: usize, to: usize, message: SyncMessage) {
         self.now_ms += 1;
+        let size = kith_wire::encode(&message).map_or(usize::MAX, |b| b.len());
+        if size > kith_wire::limits::MAX_FRAME_BYTES {
+            self.oversized += 1;
+            self.disconnect(from, to);
+            return;
+        }
         self.delivered += 1;
-        self.bytes += kith_wire::encode(&message).map_or(0, |b| b.len());
+        self.bytes += size;
         let Some(sender) = self.devices.get(from).map(|d| d.replica.device_id()) else {
-            return true;
+            return;
         };
         self.feed(
             to,
@@ -187,7 +204,6 @@ impl Sim {
                 message,
             },
         );
-        true
     }
 
     /// Delivers frames until none is in flight or `max_steps` were taken;
@@ -211,19 +227,7 @@ impl Sim {
             }
             let batch = std::mem::take(&mut self.in_flight);
             for (from, to, message) in batch {
-                self.now_ms += 1;
-                self.delivered += 1;
-                self.bytes += kith_wire::encode(&message).map_or(0, |b| b.len());
-                let Some(sender) = self.devices.get(from).map(|d| d.replica.device_id()) else {
-                    continue;
-                };
-                self.feed(
-                    to,
-                    Input::Received {
-                        from: sender,
-                        message,
-                    },
-                );
+                self.deliver(from, to, message);
             }
         }
         self.in_flight.is_empty().then_some(max_waves)

@@ -52,6 +52,12 @@ impl<S: Storage> Replica<S> {
         };
         let recipients = self.recipient_devices(conv);
         let plain_bytes = encode(&plain)?;
+        // Refused before any session moves: a fan-out over the limit
+        // could never travel (AEAD tag and ratchet padding: 64 bytes).
+        let per_envelope = plain_bytes.len() + 64 + kith_wire::ENVELOPE_OVERHEAD;
+        if recipients.len().saturating_mul(per_envelope) > limits::MAX_FANOUT_BYTES {
+            return Err(SyncError::Limit("message too large for this many devices"));
+        }
         let signed: SignedHeader = self
             .keys
             .sign(domain::LOG_ENTRY, &header)

@@ -13,6 +13,13 @@ pub fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, WireError> {
     postcard::to_extend(value, vec![FORMAT_VERSION]).map_err(|_| WireError::Encode)
 }
 
+/// The length of [`encode`]`(value)`, computed without encoding it.
+pub fn encoded_len<T: Serialize>(value: &T) -> Result<usize, WireError> {
+    postcard::serialize_with_flavor(value, postcard::ser_flavors::Size::default())
+        .map(|n| n + 1)
+        .map_err(|_| WireError::Encode)
+}
+
 /// Decodes bytes made by [`encode`], refusing inputs over `max_len` bytes,
 /// unknown versions, malformed data and trailing bytes.
 pub fn decode<T: DeserializeOwned>(bytes: &[u8], max_len: usize) -> Result<T, WireError> {

@@ -28,7 +28,7 @@ mod session;
 mod signed;
 
 pub use bytes::{AccountId, DeviceId, DhKey, EntryHash, InviteSecret, Sig, TransportId};
-pub use codec::{FORMAT_VERSION, decode, encode};
+pub use codec::{FORMAT_VERSION, decode, encode, encoded_len};
 pub use device_log::{
     DeviceLogEntry, DeviceOp, DeviceRecord, RevokeReason, SignedDeviceEntry, SignedPrekey,
 };
@@ -41,7 +41,10 @@ pub use log::{
     BodyHash, BodyPlain, Content, ConversationId, ConversationKind, EntryHeader, EntryKind,
     SelfRecord, SignedHeader, Summary, SyncMessage, TrustLevel, WireEntry,
 };
-pub use session::{Envelope, FanOut, PreKeyMessage, RatchetHeader, RatchetMessage, SessionMessage};
+pub use session::{
+    ENVELOPE_OVERHEAD, Envelope, FanOut, PreKeyMessage, RatchetHeader, RatchetMessage,
+    SessionMessage,
+};
 pub use signed::Signed;
 
 /// Errors of encoding and decoding.

@@ -83,6 +83,11 @@ pub struct FanOut {
     pub envelopes: Vec<Envelope>,
 }
 
+/// More than an envelope's encoding adds to its ciphertext: recipient (32),
+/// the X3DH fields (32 + 5 + 6), the ratchet header (32 + 5 + 5), tags and
+/// length prefixes.
+pub const ENVELOPE_OVERHEAD: usize = 128;
+
 impl FanOut {
     /// Checks counts and sizes a decoder cannot.
     pub fn check_limits(&self) -> Result<(), WireError> {
@@ -91,6 +96,54 @@ impl FanOut {
         }
         self.envelopes
             .iter()
-            .try_for_each(|e| e.message.check_limits())
+            .try_for_each(|e| e.message.check_limits())?;
+        if self.encoded_bound() > limits::MAX_FANOUT_BYTES {
+            return Err(WireError::Limit("fan-out too large"));
+        }
+        Ok(())
+    }
+
+    /// An upper bound of this fan-out's encoded size, without encoding it:
+    /// per envelope its ciphertext plus [`ENVELOPE_OVERHEAD`].
+    pub fn encoded_bound(&self) -> usize {
+        self.envelopes
+            .iter()
+            .map(|e| e.message.ratchet().ciphertext.len() + ENVELOPE_OVERHEAD)
+            .fold(8, usize::saturating_add)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn the_encoded_bound_of_a_fan_out_is_an_upper_bound() {
+        let envelope = |n: usize| Envelope {
+            recipient: DeviceId([7; 32]),
+            message: SessionMessage::PreKey(PreKeyMessage {
+                base_key: DhKey([1; 32]),
+                spk_id: u32::MAX,
+                opk_id: Some(u32::MAX),
+                message: RatchetMessage {
+                    header: RatchetHeader {
+                        dh: DhKey([2; 32]),
+                        pn: u32::MAX,
+                        n: u32::MAX,
+                    },
+                    ciphertext: vec![0; n],
+                },
+            }),
+        };
+        for sizes in [vec![], vec![0], vec![100, 65_000], vec![70_000; 5]] {
+            let fan_out = FanOut {
+                envelopes: sizes.iter().map(|n| envelope(*n)).collect(),
+            };
+            let real = crate::encoded_len(&fan_out).unwrap();
+            assert!(real <= fan_out.encoded_bound(), "{real} > bound");
+            assert_eq!(real, crate::encode(&fan_out).unwrap().len());
+        }
     }
 }
