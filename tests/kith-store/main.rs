@@ -483,3 +483,35 @@ fn a_new_profile_folder_and_its_database_are_owner_only() {
         assert_eq!(mode(&existing), 0o700);
     }
 }
+
+/// A PreKey message decrypted inside a batch that never commits (the
+/// device crashed before it was durable) leaves no trace: when it comes
+/// again it opens, instead of being refused as a replay forever.
+#[test]
+fn a_crash_before_the_batch_commits_forgets_the_replay_cache_entry_too() {
+    use kith_sync::LogStore;
+    let alice = peer("alice");
+    let bob = peer("bob");
+    let (alice_local, bob_local) = (alice.local(), bob.local());
+    let mut at_alice = Sessions::new(MemoryStore::default());
+    let (dir, store) = passphrase_profile();
+    let mut at_bob = Sessions::new(store);
+    let m1 = at_alice
+        .encrypt(&alice_local, &bob.remote, b"first")
+        .unwrap();
+    at_bob.store_mut().begin();
+    at_bob.decrypt(&bob_local, &alice.remote, &m1, 0).unwrap();
+    // The crash: the batch is dropped without `put`.
+    drop(at_bob);
+    let reopen =
+        || Store::open(dir.path(), Unlock::Passphrase(pass("hunter2 but longer"))).unwrap();
+    let mut at_bob = Sessions::new(reopen());
+    at_bob.store_mut().begin();
+    let again = at_bob.decrypt(&bob_local, &alice.remote, &m1, 0);
+    assert_eq!(again.unwrap().expose(), b"first", "refused after a crash");
+    at_bob.store_mut().put(&[], &[]).unwrap();
+    // Committed now: a replay is refused, across a restart too.
+    drop(at_bob);
+    let mut at_bob = Sessions::new(reopen());
+    assert!(at_bob.decrypt(&bob_local, &alice.remote, &m1, 0).is_err());
+}

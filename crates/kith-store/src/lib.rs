@@ -64,6 +64,10 @@ pub struct Store {
     /// and are committed with the entries (`None` = deleted).
     batching: bool,
     pending_sessions: std::collections::BTreeMap<kith_wire::DeviceId, Option<Vec<u8>>>,
+    /// Inside a batch: PreKey messages seen (the replay cache) and one-time
+    /// prekeys used, committed with the sessions and entries they made.
+    pending_prekey_uses: std::collections::BTreeSet<[u8; 36]>,
+    pending_taken_prekeys: std::collections::BTreeSet<u32>,
     /// Bulk mode ([`Store::set_bulk`]): commits skip the sync to disk.
     bulk: bool,
 }
@@ -152,6 +156,8 @@ impl Store {
             dir: dir.to_owned(),
             batching: false,
             pending_sessions: std::collections::BTreeMap::new(),
+            pending_prekey_uses: std::collections::BTreeSet::new(),
+            pending_taken_prekeys: std::collections::BTreeSet::new(),
             bulk: false,
         })
     }

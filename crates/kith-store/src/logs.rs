@@ -7,7 +7,10 @@ use redb::{ReadableDatabase, ReadableTable};
 
 use crate::Store;
 use crate::error::StoreError;
-use crate::tables::{CONVERSATIONS, CONVERSATIONS_NAME, ENTRIES, ENTRIES_NAME, SESSIONS};
+use crate::tables::{
+    CONVERSATIONS, CONVERSATIONS_NAME, ENTRIES, ENTRIES_NAME, ONE_TIME_PREKEYS, PREKEY_USES,
+    SESSIONS,
+};
 
 /// Largest sealed record read back.
 const MAX_RECORD: usize = 16 << 20;
@@ -27,6 +30,9 @@ fn entry_key(conversation: &ConversationId, id: &EntryHash) -> [u8; 64] {
 impl LogStore for Store {
     fn begin(&mut self) {
         self.batching = true;
+        // What an abandoned batch saw is not durable: it starts again.
+        self.pending_prekey_uses.clear();
+        self.pending_taken_prekeys.clear();
     }
 
     fn put(
@@ -36,7 +42,14 @@ impl LogStore for Store {
     ) -> Result<(), String> {
         self.batching = false;
         let sessions = std::mem::take(&mut self.pending_sessions);
-        if conversations.is_empty() && entries.is_empty() && sessions.is_empty() {
+        let prekey_uses = std::mem::take(&mut self.pending_prekey_uses);
+        let taken_prekeys = std::mem::take(&mut self.pending_taken_prekeys);
+        if conversations.is_empty()
+            && entries.is_empty()
+            && sessions.is_empty()
+            && prekey_uses.is_empty()
+            && taken_prekeys.is_empty()
+        {
             return Ok(());
         }
         // One transaction: the entries, and the session states that
@@ -50,6 +63,18 @@ impl LogStore for Store {
                     None => table.remove(peer.as_bytes()).map(|_| ()),
                 }
                 .map_err(text)?;
+            }
+        }
+        if !prekey_uses.is_empty() {
+            let mut table = txn.open_table(PREKEY_USES).map_err(text)?;
+            for key in &prekey_uses {
+                table.insert(key, ()).map_err(text)?;
+            }
+        }
+        if !taken_prekeys.is_empty() {
+            let mut table = txn.open_table(ONE_TIME_PREKEYS).map_err(text)?;
+            for id in &taken_prekeys {
+                table.remove(*id).map_err(text)?;
             }
         }
         if !conversations.is_empty() {

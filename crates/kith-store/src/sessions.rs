@@ -90,6 +90,18 @@ impl SessionStore for Store {
 
     fn record_prekey_use(&mut self, spk_id: u32, base_key: &DhKey) -> kith_session::Result<bool> {
         let key = prekey_use_key(spk_id, base_key);
+        if self.batching {
+            // Durable with the session it started, or not at all.
+            let seen = self.pending_prekey_uses.contains(&key) || {
+                let txn = self.db.begin_read().map_err(db)?;
+                let table = txn.open_table(PREKEY_USES).map_err(db)?;
+                table.get(&key).map_err(db)?.is_some()
+            };
+            if !seen {
+                self.pending_prekey_uses.insert(key);
+            }
+            return Ok(!seen);
+        }
         let txn = self.begin_write().map_err(db)?;
         let fresh = {
             let mut table = txn.open_table(PREKEY_USES).map_err(db)?;
@@ -134,13 +146,28 @@ impl SessionStore for Store {
     }
 
     fn take_one_time_prekey(&mut self, id: u32) -> kith_session::Result<Option<DhSecret>> {
-        let txn = self.begin_write().map_err(db)?;
-        let sealed = {
-            let mut table = txn.open_table(ONE_TIME_PREKEYS).map_err(db)?;
-            let removed = table.remove(id).map_err(db)?;
-            removed.map(|v| v.value().to_vec())
+        let sealed = if self.batching {
+            // Removed when the batch commits (with the session it made).
+            if self.pending_taken_prekeys.contains(&id) {
+                return Ok(None);
+            }
+            let txn = self.db.begin_read().map_err(db)?;
+            let table = txn.open_table(ONE_TIME_PREKEYS).map_err(db)?;
+            let held = table.get(id).map_err(db)?.map(|v| v.value().to_vec());
+            if held.is_some() {
+                self.pending_taken_prekeys.insert(id);
+            }
+            held
+        } else {
+            let txn = self.begin_write().map_err(db)?;
+            let sealed = {
+                let mut table = txn.open_table(ONE_TIME_PREKEYS).map_err(db)?;
+                let removed = table.remove(id).map_err(db)?;
+                removed.map(|v| v.value().to_vec())
+            };
+            txn.commit().map_err(db)?;
+            sealed
         };
-        txn.commit().map_err(db)?;
         let Some(sealed) = sealed else {
             return Ok(None);
         };
