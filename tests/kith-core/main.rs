@@ -332,3 +332,82 @@ async fn an_invite_is_used_once_even_when_dialers_race() {
     }
     alice.shutdown().await;
 }
+
+/// The sealed bytes of a stored entry, read with the node closed.
+fn sealed_entry(dir: &std::path::Path, conversation: &str, message: &str) -> Vec<u8> {
+    let hex32 = |s: &str| <[u8; 32]>::try_from(kith_wire::hex_decode(s).unwrap()).unwrap();
+    let store = kith_store::Store::open(dir, kith_store::Unlock::KeyFile).unwrap();
+    store
+        .sealed_entry(
+            &kith_wire::ConversationId(hex32(conversation)),
+            &kith_wire::EntryHash(hex32(message)),
+        )
+        .unwrap()
+        .unwrap()
+}
+
+/// Waits (at most 20 s) until `done`.
+async fn eventually(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !done() {
+        assert!(std::time::Instant::now() < deadline, "timed out: {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Deleting a message or a conversation removes its sealed body from the
+/// database file itself, soon, while the node keeps running (a daemon or
+/// the app may run for weeks), not only from what the node shows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleted_messages_leave_the_database_file() {
+    let root = tempfile::tempdir().unwrap();
+    let (alice_dir, bob_dir) = (root.path().join("alice"), root.path().join("bob"));
+    let alice = node(&alice_dir, "Alice").await;
+    let bob = node(&bob_dir, "Bob").await;
+    alice.go_online().await.unwrap();
+    bob.go_online().await.unwrap();
+    bob.add_contact(&alice.invite().await.unwrap(), None)
+        .await
+        .unwrap();
+    let bob_id = bob.identity().await.account_id;
+    bob.shutdown().await;
+    drop(bob);
+    let doomed = alice.send(&bob_id, "delete me", false).await.unwrap();
+    let kept = alice.send(&bob_id, "keep me", false).await.unwrap();
+    alice.shutdown().await;
+    drop(alice);
+    let middle = |sealed: Vec<u8>| sealed[sealed.len() / 2..sealed.len() / 2 + 64].to_vec();
+    let doomed_bytes = middle(sealed_entry(
+        &alice_dir,
+        &doomed.conversation_id,
+        &doomed.message_id,
+    ));
+    let kept_bytes = middle(sealed_entry(
+        &alice_dir,
+        &kept.conversation_id,
+        &kept.message_id,
+    ));
+    let file_has = |window: &[u8]| {
+        let file = std::fs::read(alice_dir.join(kith_store::DATABASE_FILE)).unwrap();
+        file.windows(window.len()).any(|w| w == window)
+    };
+    assert!(
+        file_has(&doomed_bytes),
+        "the test looks for the wrong bytes"
+    );
+
+    let alice = Node::open(&alice_dir, NetConfig::local()).await.unwrap();
+    alice.delete(&doomed.message_id).await.unwrap();
+    eventually("the deleted body to leave the file", || {
+        !file_has(&doomed_bytes)
+    })
+    .await;
+    assert!(file_has(&kept_bytes), "a kept message went too");
+    // A whole conversation likewise.
+    alice.delete_conversation(&bob_id).await.unwrap();
+    eventually("the deleted conversation to leave the file", || {
+        !file_has(&kept_bytes)
+    })
+    .await;
+    alice.shutdown().await;
+}

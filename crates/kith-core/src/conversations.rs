@@ -194,6 +194,7 @@ impl Node {
         self.emit(NodeEvent::Deleted {
             conversation_id: conversation.to_hex(),
         });
+        self.compact_soon();
         Ok(())
     }
 
@@ -209,6 +210,7 @@ impl Node {
         self.emit(NodeEvent::Deleted {
             conversation_id: conversation.to_hex(),
         });
+        self.compact_soon();
         Ok(())
     }
 }

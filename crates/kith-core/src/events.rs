@@ -73,6 +73,10 @@ impl Node {
                     })
                     .await;
                 if let Some(event) = event {
+                    // A deletion from another of my devices: reclaim it too.
+                    if matches!(event, NodeEvent::Deleted { .. }) {
+                        self.compact_soon();
+                    }
                     self.emit(event);
                 }
             }

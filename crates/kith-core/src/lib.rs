@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 mod backoff;
+mod compaction;
 mod contacts;
 mod conversations;
 mod devices;

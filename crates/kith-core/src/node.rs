@@ -49,6 +49,10 @@ pub(crate) struct Inner {
     /// invite); aborted on shutdown so the profile is released.
     pub(crate) tasks: std::sync::Mutex<tokio::task::JoinSet<()>>,
     pub(crate) dir: PathBuf,
+    /// Deletions so far, and how many of them a compaction has covered
+    /// (`compaction.rs`).
+    pub(crate) deletions: std::sync::atomic::AtomicU64,
+    pub(crate) compacted: std::sync::atomic::AtomicU64,
 }
 
 /// A device profile, opened. Cheap to clone; all clones share the node.

@@ -181,6 +181,8 @@ impl Node {
                 revoked: std::sync::atomic::AtomicBool::new(revoked),
                 tasks: std::sync::Mutex::new(tokio::task::JoinSet::new()),
                 dir,
+                deletions: std::sync::atomic::AtomicU64::new(0),
+                compacted: std::sync::atomic::AtomicU64::new(0),
             }),
         };
         let weak = Arc::downgrade(&node.inner);
@@ -223,6 +225,8 @@ impl Node {
             tasks.abort_all();
             while tasks.join_next().await.is_some() {}
         }
+        // A deletion not compacted yet (its settle time cut short).
+        self.compact_if_due().await;
         if let Some(online) = online {
             for task in online.tasks {
                 task.abort();
