@@ -411,3 +411,60 @@ async fn deleted_messages_leave_the_database_file() {
     .await;
     alice.shutdown().await;
 }
+
+/// The database of `dir` opened with another key file (a backup of the
+/// old one, a disk block it left): can it read the profile?
+fn opens_with(dir: &std::path::Path, key_file: &[u8], unlock: kith_store::Unlock) -> bool {
+    let copy = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        dir.join(kith_store::DATABASE_FILE),
+        copy.path().join(kith_store::DATABASE_FILE),
+    )
+    .unwrap();
+    std::fs::write(copy.path().join(kith_store::KEY_FILE), key_file).unwrap();
+    kith_store::Store::open(copy.path(), unlock)
+        .and_then(|store| store.profile_get("keys"))
+        .is_ok_and(|keys| keys.is_some())
+}
+
+/// Setting or changing a passphrase gives the profile a new root key: the
+/// key file kept before (in a backup, in freed disk blocks) opens nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_passphrase_re_keys_the_profile_so_older_key_files_open_nothing() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("alice");
+    let host = kith_core::Host::new(&dir, NetConfig::local(), true);
+    let me = host.create("Alice", "laptop").await.unwrap();
+    let plain_key = std::fs::read(dir.join(kith_store::KEY_FILE)).unwrap();
+    assert!(opens_with(&dir, &plain_key, kith_store::Unlock::KeyFile));
+
+    let status = host
+        .set_passphrase(None, Some("a long passphrase".into()))
+        .await
+        .unwrap();
+    assert!(status.app_lock && !status.locked);
+    assert_eq!(status.identity.unwrap(), me);
+    assert!(
+        !opens_with(&dir, &plain_key, kith_store::Unlock::KeyFile),
+        "the key file from before the passphrase still opens the database"
+    );
+    let wrapped = std::fs::read(dir.join(kith_store::KEY_FILE)).unwrap();
+    let pass = |p: &str| kith_store::Unlock::Passphrase(kith_crypto::SecretVec::from_vec(p.into()));
+    assert!(opens_with(&dir, &wrapped, pass("a long passphrase")));
+
+    host.set_passphrase(
+        Some("a long passphrase".into()),
+        Some("another long passphrase".into()),
+    )
+    .await
+    .unwrap();
+    assert!(
+        !opens_with(&dir, &wrapped, pass("a long passphrase")),
+        "the old passphrase's key file still opens the database"
+    );
+    host.shutdown().await;
+    let host = kith_core::Host::new(&dir, NetConfig::local(), true);
+    let again = host.unlock("another long passphrase".into()).await.unwrap();
+    assert_eq!(again.device_id, me.device_id);
+    host.shutdown().await;
+}

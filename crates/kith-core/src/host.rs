@@ -313,34 +313,76 @@ impl Host {
         new: Option<String>,
     ) -> Result<Status> {
         let kept = kith_store::kept_by(&self.dir)?;
+        let current = current.filter(|_| kept == KeptBy::Passphrase);
         let unlock = match kept {
             KeptBy::Passphrase => Unlock::Passphrase(SecretVec::from_vec(
-                current.unwrap_or_default().into_bytes(),
+                current.clone().unwrap_or_default().into_bytes(),
             )),
             KeptBy::KeyFile => Unlock::KeyFile,
             KeptBy::Keystore => Unlock::Keystore,
         };
-        let protection = match new {
-            Some(new) if new.chars().count() < MIN_PASSPHRASE_CHARS => {
-                return Err(CoreError::new(
-                    "invalid_input",
-                    format!("a passphrase needs at least {MIN_PASSPHRASE_CHARS} characters"),
-                ));
-            }
-            Some(new) => Protection::Passphrase(
-                SecretVec::from_vec(new.into_bytes()),
-                crate::protection::PASSPHRASE_LIMITS,
-            ),
-            None if kept != KeptBy::Passphrase => {
-                return Err(CoreError::new("invalid_input", "no passphrase is set"));
-            }
-            None => crate::protection::protection_without_passphrase(),
-        };
         let dir = self.dir.clone();
-        tokio::task::spawn_blocking(move || kith_store::rewrap(&dir, unlock, protection))
-            .await
-            .map_err(|e| CoreError::new("internal", e.to_string()))??;
-        self.status().await
+        match new {
+            Some(new) if new.chars().count() < MIN_PASSPHRASE_CHARS => Err(CoreError::new(
+                "invalid_input",
+                format!("a passphrase needs at least {MIN_PASSPHRASE_CHARS} characters"),
+            )),
+            // Stronger protection: a new root key, so a key file kept from
+            // before (a backup, freed disk blocks) opens nothing. The node
+            // closes for it and opens again under the new key.
+            Some(new) => {
+                let protection = Protection::Passphrase(
+                    SecretVec::from_vec(new.clone().into_bytes()),
+                    crate::protection::PASSPHRASE_LIMITS,
+                );
+                let mut slot = self.node.lock().await;
+                let was_open = slot.take();
+                let mut previous = Vec::new();
+                if let Some(node) = &was_open {
+                    previous = node.bound_addresses();
+                    node.shutdown().await;
+                }
+                let reopen = was_open.is_some();
+                drop(was_open);
+                let rekeyed = tokio::task::spawn_blocking(move || {
+                    kith_store::rekey(&dir, unlock, protection)
+                })
+                .await
+                .map_err(|e| CoreError::new("internal", e.to_string()))?;
+                // Open again either way (after a failure, as it was), where
+                // it listened before.
+                if reopen {
+                    let passphrase = match &rekeyed {
+                        Ok(()) => Some(new.as_str()),
+                        Err(_) => current.as_deref(),
+                    };
+                    let net = self.net();
+                    let node = crate::profile::reopen(&self.dir, net, &previous, passphrase).await;
+                    match (node, &rekeyed) {
+                        (Ok(node), _) => {
+                            self.adopt(node, &mut slot).await?;
+                        }
+                        // The re-key's own error says more.
+                        (Err(e), Ok(())) => return Err(e),
+                        (Err(_), Err(_)) => {}
+                    }
+                }
+                drop(slot);
+                rekeyed?;
+                self.status().await
+            }
+            None if kept != KeptBy::Passphrase => {
+                Err(CoreError::new("invalid_input", "no passphrase is set"))
+            }
+            // Weaker protection: the same root key, wrapped anew.
+            None => {
+                let protection = crate::protection::protection_without_passphrase();
+                tokio::task::spawn_blocking(move || kith_store::rewrap(&dir, unlock, protection))
+                    .await
+                    .map_err(|e| CoreError::new("internal", e.to_string()))??;
+                self.status().await
+            }
+        }
     }
 
     /// Creates a new account on this device.

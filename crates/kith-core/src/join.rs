@@ -14,7 +14,7 @@ use tokio::sync::{Mutex, oneshot};
 use crate::error::{CoreError, Result};
 use crate::link_service::dialer_log;
 use crate::node::{Node, now_ms};
-use crate::profile::save_linked_profile;
+use crate::profile::{reopen, save_linked_profile};
 
 /// What the accepting device sent.
 type Outcome = (DeviceLog, Option<SignedAnnouncement>);
@@ -125,17 +125,5 @@ pub async fn request_link(
     let addresses: Vec<SignedAnnouncement> = announcement.into_iter().collect();
     save_linked_profile(dir, &keys, &log, &[], &addresses)?;
     drop(keys);
-    // The port may take a moment to be free again.
-    let mut last = None;
-    for _ in 0..20 {
-        match Node::open(dir, net.clone()).await {
-            Ok(node) => return Ok(node),
-            Err(e) if e.code == "network" => {
-                last = Some(e);
-                tokio::time::sleep(Duration::from_millis(250)).await;
-            }
-            Err(e) => return Err(e),
-        }
-    }
-    Err(last.unwrap_or_else(|| CoreError::new("network", "cannot bind")))
+    reopen(dir, net, &[], None).await
 }

@@ -49,6 +49,17 @@ pub(crate) async fn connector(weak: std::sync::Weak<Inner>) {
 }
 
 impl Node {
+    /// The socket addresses the endpoint is bound to now.
+    pub(crate) fn bound_addresses(&self) -> Vec<std::net::SocketAddr> {
+        self.inner
+            .sync
+            .endpoint()
+            .addr()
+            .ip_addrs()
+            .copied()
+            .collect()
+    }
+
     /// Where this device can be reached: the live endpoint's addresses when
     /// online, else the last announced ones.
     pub(crate) async fn addresses(&self) -> Vec<std::net::SocketAddr> {

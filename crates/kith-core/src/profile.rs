@@ -246,3 +246,41 @@ impl Node {
         }
     }
 }
+
+/// Opens the profile in `dir` right after a node of it closed (with
+/// `passphrase` if given). When `net` asks for any port on an address the
+/// closed node listened on, the same port is taken again, so contacts
+/// reach it where they know it. The port may take a moment to be free:
+/// retried for at most 5 s.
+pub(crate) async fn reopen(
+    dir: &Path,
+    mut net: NetConfig,
+    previous: &[std::net::SocketAddr],
+    passphrase: Option<&str>,
+) -> Result<Node> {
+    if let Some(bind) = net.bind.as_mut()
+        && bind.port() == 0
+        && let Some(old) = previous.iter().find(|a| a.ip() == bind.ip())
+    {
+        bind.set_port(old.port());
+    }
+    let mut last = None;
+    for _ in 0..20 {
+        let opened = match passphrase {
+            Some(p) => {
+                let secret = SecretVec::from_vec(p.as_bytes().to_vec());
+                Node::unlock(dir, net.clone(), secret).await
+            }
+            None => Node::open(dir, net.clone()).await,
+        };
+        match opened {
+            Ok(node) => return Ok(node),
+            Err(e) if e.code == "network" => {
+                last = Some(e);
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| CoreError::new("network", "cannot bind")))
+}

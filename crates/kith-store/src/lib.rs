@@ -29,6 +29,7 @@ mod error;
 mod logs;
 mod permissions;
 mod profile;
+mod rekey;
 mod root;
 mod sessions;
 pub mod tables;
@@ -39,6 +40,7 @@ use std::path::{Path, PathBuf};
 use redb::{Database, ReadableDatabase, TableHandle};
 
 pub use error::{Result, StoreError};
+pub use rekey::rekey;
 pub use root::{KEY_FILE, KEYSTORE_SERVICE, KeptBy, Protection, Unlock, kept_by, rewrap};
 
 /// Whether an OS keystore has been set (with `keyring_core::set_default_store`).
@@ -107,6 +109,7 @@ impl Store {
 
     /// Opens the profile in `dir`.
     pub fn open(dir: &Path, unlock: Unlock) -> Result<Self> {
+        rekey::recover(dir)?;
         let root = root::unlock(dir, unlock)?;
         let path = dir.join(DATABASE_FILE);
         if !path.exists() {
@@ -139,8 +142,9 @@ impl Store {
         }
     }
 
-    fn with(db: Database, root: &kith_crypto::GuardedSecret<32>, dir: &Path) -> Result<Self> {
-        let vault = Vault::new(
+    /// The vault of every sealed table under `root`.
+    fn vault_for(root: &kith_crypto::GuardedSecret<32>) -> Result<Vault> {
+        Vault::new(
             root,
             &[
                 SESSIONS_NAME,
@@ -149,7 +153,11 @@ impl Store {
                 tables::ENTRIES_NAME,
                 tables::PROFILE_NAME,
             ],
-        )?;
+        )
+    }
+
+    fn with(db: Database, root: &kith_crypto::GuardedSecret<32>, dir: &Path) -> Result<Self> {
+        let vault = Self::vault_for(root)?;
         Ok(Self {
             db,
             vault,

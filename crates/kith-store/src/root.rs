@@ -80,7 +80,7 @@ fn header(salt: &[u8; 16], limits: PwHashLimits) -> Vec<u8> {
 }
 
 /// Writes `bytes` to `path` readable only by the owner, durably.
-fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
+pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -96,7 +96,7 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
 
 /// The key file's bytes for `root` kept as `protection` (for the keystore:
 /// a new entry holding the key).
-fn wrap(root: &[u8; 32], protection: Protection) -> Result<Vec<u8>> {
+pub(crate) fn wrap(root: &[u8; 32], protection: Protection) -> Result<Vec<u8>> {
     let mut file = Vec::new();
     match protection {
         Protection::Passphrase(passphrase, limits) => {
@@ -188,7 +188,7 @@ pub fn rewrap(dir: &Path, unlock: Unlock, protection: Protection) -> Result<()> 
 }
 
 /// Makes a rename inside `dir` durable.
-fn sync_dir(dir: &Path) -> Result<()> {
+pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
     #[cfg(unix)]
     std::fs::File::open(dir)?.sync_all()?;
     #[cfg(not(unix))]
@@ -197,7 +197,7 @@ fn sync_dir(dir: &Path) -> Result<()> {
 }
 
 /// The keystore entry name a key file of mode 3 points to.
-fn keystore_name(file: &[u8]) -> Option<&str> {
+pub(crate) fn keystore_name(file: &[u8]) -> Option<&str> {
     let rest = file.strip_prefix(MAGIC.as_slice())?;
     let (mode, rest) = rest.split_first()?;
     if *mode != MODE_KEYSTORE {
@@ -207,7 +207,7 @@ fn keystore_name(file: &[u8]) -> Option<&str> {
     std::str::from_utf8(name.get(..usize::from(*len))?).ok()
 }
 
-fn read_key_file(dir: &Path) -> Result<Vec<u8>> {
+pub(crate) fn read_key_file(dir: &Path) -> Result<Vec<u8>> {
     match std::fs::read(dir.join(KEY_FILE)) {
         Ok(bytes) => Ok(bytes),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(StoreError::NoProfile),
@@ -273,12 +273,12 @@ fn parse(file: &[u8], unlock: Unlock) -> Result<GuardedSecret<32>> {
     }
 }
 
-fn keystore_entry(name: &str) -> Result<keyring_core::Entry> {
+pub(crate) fn keystore_entry(name: &str) -> Result<keyring_core::Entry> {
     keyring_core::Entry::new(KEYSTORE_SERVICE, name).map_err(keystore_error)
 }
 
 /// Keystore errors without their payloads (some carry the secret's bytes).
-fn keystore_error(e: keyring_core::Error) -> StoreError {
+pub(crate) fn keystore_error(e: keyring_core::Error) -> StoreError {
     StoreError::Keystore(match e {
         keyring_core::Error::NoEntry => "the key is missing from the keystore",
         keyring_core::Error::NoDefaultStore => "no keystore is available",
