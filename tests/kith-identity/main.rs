@@ -10,6 +10,7 @@ mod device_log;
 mod invite;
 mod lookup;
 mod safety;
+mod stolen;
 mod trust;
 
 use kith_identity::{DeviceKeys, DeviceLog};
