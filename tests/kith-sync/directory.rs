@@ -90,3 +90,83 @@ fn address_announcements_are_checked_and_only_newer_ones_taken() {
     let held: Vec<_> = replica.announcements().map(|(a, _)| a.clone()).collect();
     assert_eq!(held, [fresh]);
 }
+
+/// Appends `op` by device `by` to its own copy of its account's log only
+/// (offline: nobody hears of it until a sync).
+fn write_locally(sim: &mut kith_sync::sim::Sim, by: usize, op: DeviceOp) {
+    let replica = &mut sim.devices[by].replica;
+    let account = replica.account_id();
+    let mut log = replica.device_log(&account).unwrap().clone();
+    log.append(replica.keys(), op, 9).unwrap();
+    replica.update_log(log);
+}
+
+/// A device that was offline while the thief was revoked meets the thief
+/// first (and so believes the thief's back-dated revocation of the phone),
+/// then the phone: it still takes the phone's device log, which carries the
+/// thief's revocation, and everything ends in one state.
+#[test]
+fn a_device_that_met_the_thief_first_still_learns_the_truth() {
+    let (mut sim, ids) = world(vec![account("alice", 4)]);
+    let (laptop, phone, tablet, thief) = (ids[0][0], ids[0][1], ids[0][2], ids[0][3]);
+    let alice = sim.devices[laptop].replica.account_id();
+    let id = |sim: &kith_sync::sim::Sim, i: usize| sim.devices[i].replica.device_id();
+    sim.connect_all();
+    assert!(sim.run(10_000));
+    sim.set_online(tablet, false);
+    sim.set_online(thief, false);
+    // Offline, the thief revokes the phone, back-dated.
+    let phone_id = id(&sim, phone);
+    write_locally(
+        &mut sim,
+        thief,
+        DeviceOp::RevokeDevice {
+            device: phone_id,
+            cutoff: None,
+            reason: RevokeReason::Lost,
+        },
+    );
+    // The laptop revokes the thief; the phone hears of it.
+    let thief_id = id(&sim, thief);
+    write_locally(
+        &mut sim,
+        laptop,
+        DeviceOp::RevokeDevice {
+            device: thief_id,
+            cutoff: None,
+            reason: RevokeReason::Lost,
+        },
+    );
+    let outputs = sim.devices[laptop].replica.publish_directory();
+    sim.route(laptop, outputs);
+    assert!(sim.run(10_000));
+    // The tablet meets the thief alone first.
+    sim.set_online(tablet, true);
+    sim.set_online(thief, true);
+    sim.connect(tablet, thief);
+    assert!(sim.run(10_000));
+    let tablet_log = |sim: &kith_sync::sim::Sim| {
+        sim.devices[tablet]
+            .replica
+            .device_log(&alice)
+            .unwrap()
+            .clone()
+    };
+    assert!(!tablet_log(&sim).state().is_active(&phone_id), "the set-up");
+    sim.disconnect(tablet, thief);
+    sim.set_online(thief, false);
+    // Then the phone, which it now believes revoked.
+    sim.connect(tablet, phone);
+    assert!(sim.run(10_000));
+    let state = tablet_log(&sim).state().clone();
+    assert!(!state.is_active(&thief_id), "the thief is still in");
+    assert!(state.is_active(&phone_id), "the phone is still out");
+    assert!(state.is_active(&id(&sim, laptop)));
+    let phone_state = sim.devices[phone]
+        .replica
+        .device_log(&alice)
+        .unwrap()
+        .state()
+        .clone();
+    assert_eq!(state, phone_state, "the tablet and the phone disagree");
+}

@@ -217,12 +217,28 @@ impl<S: Storage + Send + 'static> SyncNode<S> {
         }
     }
 
+    /// The device of an endpoint: an active one, or one a known log has
+    /// revoked (it may bring the device-log entries that show otherwise;
+    /// the engine takes only those from it).
     async fn device_of(&self, transport: &TransportId) -> Option<DeviceId> {
         self.inner
             .replica
             .lock()
             .await
-            .device_for_transport(transport)
+            .peer_for_transport(transport)
+    }
+
+    /// Whether `device` is an active device of a known log now.
+    async fn is_active(&self, device: &DeviceId) -> bool {
+        self.with_replica(|r| {
+            let active = r
+                .known_accounts()
+                .iter()
+                .filter_map(|a| r.device_log(a))
+                .any(|l| l.state().is_active(device));
+            (active, Vec::new())
+        })
+        .await
     }
 
     /// Connects to a device (its endpoint id, with addresses if known) and
@@ -319,6 +335,10 @@ impl<S: Storage + Send + 'static> SyncNode<S> {
     }
 }
 
+/// How long a connection from a device believed revoked stays open: long
+/// enough for the device logs to cross.
+const REVOKED_GRACE: Duration = Duration::from_secs(10);
+
 /// The `kith/sync/1` handler: accepts connections from known devices.
 pub struct SyncProtocol<S>(pub SyncNode<S>);
 
@@ -342,6 +362,17 @@ impl<S: Storage + Send + Sync + 'static> ProtocolHandler for SyncProtocol<S> {
             return Ok(());
         };
         let (send, recv) = connection.accept_bi().await?;
+        if !self.0.is_active(&peer).await {
+            // A device believed revoked: time for the directories to cross,
+            // then the connection ends unless they made it active again.
+            let node = self.0.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(REVOKED_GRACE).await;
+                if !node.is_active(&peer).await {
+                    node.disconnect(&peer, b"revoked").await;
+                }
+            });
+        }
         self.0.clone().run(peer, connection, send, recv).await;
         Ok(())
     }

@@ -75,6 +75,32 @@ impl<S: Storage> Replica<S> {
     }
 
     /// The account `device` is an active device of, among known logs.
+    /// The account `device` was a device of, if a known log has it but no
+    /// longer as active.
+    pub(crate) fn revoked_account_of(&self, device: &DeviceId) -> Option<AccountId> {
+        self.logs
+            .iter()
+            .find(|(_, log)| {
+                log.state().devices.contains_key(device) && !log.state().is_active(device)
+            })
+            .map(|(a, _)| *a)
+    }
+
+    /// The device whose iroh endpoint is `transport` among every device a
+    /// known log has, active first, then revoked ones (which may still
+    /// bring device-log entries; see [`Replica::handle`]).
+    pub fn peer_for_transport(&self, transport: &kith_wire::TransportId) -> Option<DeviceId> {
+        self.device_for_transport(transport).or_else(|| {
+            self.logs.values().find_map(|log| {
+                log.state()
+                    .devices
+                    .values()
+                    .find(|d| d.record.transport == *transport)
+                    .map(|d| d.record.device)
+            })
+        })
+    }
+
     pub(crate) fn account_of(&self, device: &DeviceId) -> Option<AccountId> {
         self.logs
             .iter()
@@ -124,7 +150,16 @@ impl<S: Storage> Replica<S> {
     /// its devices' addresses; this account's own devices get everything
     /// (contacts' logs and addresses too).
     pub(crate) fn directory_for(&self, peer: &DeviceId) -> Option<Directory> {
-        let account = self.account_of(peer)?;
+        let Some(account) = self.account_of(peer) else {
+            // A device believed revoked learns this account's log (and so
+            // where it stands), nothing else.
+            self.revoked_account_of(peer)?;
+            let log = self.logs.get(&self.account)?;
+            return Some(Directory {
+                logs: vec![log.entries().cloned().collect()],
+                addresses: Vec::new(),
+            });
+        };
         let own = account == self.account;
         let logs = self
             .logs
@@ -165,6 +200,21 @@ impl<S: Storage> Replica<S> {
             .collect()
     }
 
+    /// The directory of a device believed revoked: its entries merge into
+    /// logs already known (they prove themselves); no new contact and no
+    /// address is taken from it.
+    pub(crate) fn receive_revoked_directory(
+        &mut self,
+        from: DeviceId,
+        directory: Directory,
+    ) -> Vec<Output> {
+        let logs = Directory {
+            logs: directory.logs,
+            addresses: Vec::new(),
+        };
+        self.merge_directory(from, logs, false)
+    }
+
     pub(crate) fn receive_directory(
         &mut self,
         from: DeviceId,
@@ -173,6 +223,17 @@ impl<S: Storage> Replica<S> {
         _now_ms: u64,
     ) -> Vec<Output> {
         let from_own = peer_account == self.account;
+        self.merge_directory(from, directory, from_own)
+    }
+
+    /// Merges a directory; `new_contacts`: accounts not known yet are
+    /// taken too (from this account's own active devices).
+    fn merge_directory(
+        &mut self,
+        from: DeviceId,
+        directory: Directory,
+        new_contacts: bool,
+    ) -> Vec<Output> {
         let mut changed = Vec::new();
         for entries in directory.logs {
             // The genesis names the account; a later piece of a log too
@@ -195,7 +256,7 @@ impl<S: Storage> Replica<S> {
                     }
                 }
                 // A contact another of this account's devices knows.
-                None if from_own => {
+                None if new_contacts => {
                     if let Ok(log) = DeviceLog::from_entries(entries) {
                         self.logs.insert(account, log);
                         changed.push(account);

@@ -287,7 +287,17 @@ impl<S: Storage> Replica<S> {
         now_ms: u64,
     ) -> Result<Vec<Output>> {
         message.check_limits()?;
-        let peer_account = self.account_of(&from).ok_or(SyncError::NotMember)?;
+        let Some(peer_account) = self.account_of(&from) else {
+            // A device believed revoked may carry the device-log entries
+            // that show otherwise (they prove themselves): its directory is
+            // taken, and nothing else.
+            return match (self.revoked_account_of(&from), message) {
+                (Some(_), SyncMessage::Directory(directory)) => {
+                    Ok(self.receive_revoked_directory(from, directory))
+                }
+                _ => Err(SyncError::NotMember),
+            };
+        };
         match message {
             SyncMessage::Hello { summaries } => Ok(self.answer_hello(&from, &summaries)),
             SyncMessage::Entries {
