@@ -550,6 +550,86 @@ fn a_daemon_and_commands_started_together_wait_for_each_other() {
     }
 }
 
+/// The device list of `d`'s account, as `id -> state`.
+fn device_states(d: &Device) -> std::collections::BTreeMap<String, String> {
+    d.run(&["device", "list"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| {
+            (
+                x["device_id"].as_str().unwrap().to_owned(),
+                x["state"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// A stolen device, revoked while it was offline, back-dates a revocation
+/// of the phone. The tablet, offline too, meets the thief first, then the
+/// others: it ends with the others' view (the thief out, the phone in),
+/// not in a camp of its own.
+#[test]
+fn a_thief_back_dating_a_revocation_cannot_split_the_account() {
+    let root = tempfile::tempdir().unwrap();
+    let mut laptop = Device::new(root.path(), "laptop", 47171);
+    let mut phone = Device::new(root.path(), "phone", 47172);
+    let mut tablet = Device::new(root.path(), "tablet", 47173);
+    let mut thief = Device::new(root.path(), "thief", 47174);
+    laptop.init("Alice");
+    laptop.start();
+    let id = |v: Value| v["device_id"].as_str().unwrap().to_owned();
+    let phone_id = id(phone.link_to(&laptop));
+    let tablet_id = id(tablet.link_to(&laptop));
+    let thief_id = id(thief.link_to(&laptop));
+    for d in [&mut phone, &mut tablet, &mut thief] {
+        d.start();
+    }
+    wait("every device to know all four", || {
+        [&phone, &tablet, &thief]
+            .iter()
+            .all(|d| device_states(d).values().filter(|s| *s == "active").count() == 4)
+    });
+    tablet.stop();
+    thief.stop();
+    // Offline, the thief revokes the phone; meanwhile the laptop revokes
+    // the thief and the phone hears of it.
+    thief.run(&["device", "revoke", &phone_id]);
+    laptop.run(&["device", "revoke", &thief_id]);
+    wait("the phone to see the thief out", || {
+        device_states(&phone)[&thief_id] == "revoked"
+    });
+    laptop.stop();
+    phone.stop();
+    // The tablet meets the thief alone.
+    thief.start();
+    tablet.start();
+    wait("the tablet to believe the thief", || {
+        device_states(&tablet)[&phone_id] == "revoked"
+    });
+    thief.stop();
+    // Then the others.
+    laptop.start();
+    phone.start();
+    wait("the tablet to learn the truth", || {
+        let states = device_states(&tablet);
+        states[&thief_id] == "revoked" && states[&phone_id] == "active"
+    });
+    let tablet_view = device_states(&tablet);
+    assert_eq!(tablet_view[&tablet_id], "active");
+    for d in [&laptop, &phone] {
+        let mut view = device_states(d);
+        assert_eq!(view.remove(&thief_id).as_deref(), Some("revoked"));
+        let mut mine = tablet_view.clone();
+        mine.remove(&thief_id);
+        assert_eq!(view, mine, "the devices disagree");
+    }
+    for d in [&mut laptop, &mut phone, &mut tablet] {
+        d.stop();
+    }
+}
+
+
 /// Two network namespaces joined by a veth pair, removed on drop.
 struct Netns {
     names: [String; 2],
