@@ -629,7 +629,6 @@ fn a_thief_back_dating_a_revocation_cannot_split_the_account() {
     }
 }
 
-
 /// Two network namespaces joined by a veth pair, removed on drop.
 struct Netns {
     names: [String; 2],

@@ -155,3 +155,24 @@ test("a kith: link the app was opened with fills the add-contact form; a kith-li
   expect(code.value).toBe("kith-link:NEWDEVICE");
   expect(screen.getByRole("note").textContent).toMatch(/Link only your own new device/);
 });
+
+test("a device removed together with its revoker says why and what to do", async () => {
+  const note =
+    "removed because old tablet, a device that was itself removed at the same time, revoked it; " +
+    "if it is still yours, link it again from a device that is still in";
+  mockIPC((cmd) => {
+    if (cmd === "status") return { has_profile: true, locked: false, app_lock: false, identity: alice, data_dir: "/tmp/x", network_from_env: false };
+    if (cmd === "contacts") return [];
+    if (cmd === "take_opened_links") return [];
+    if (cmd === "devices")
+      return [
+        { device_id: alice.device_id, name: "laptop", state: "active", this_device: true, note: null },
+        { device_id: "f".repeat(64), name: "phone", state: "revoked", this_device: false, note },
+      ];
+  }, { shouldMockEvents: true });
+  render(App);
+  await fireEvent.click(await screen.findByText("My devices"));
+  const shown = await screen.findByTestId("device-note");
+  expect(shown.textContent).toBe(note);
+  expect(screen.getAllByTestId("device-note")).toHaveLength(1);
+});

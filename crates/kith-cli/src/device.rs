@@ -57,6 +57,9 @@ pub(crate) fn print(
                         ""
                     }
                 )?;
+                if let Some(note) = d["note"].as_str() {
+                    writeln!(out, "    {note}")?;
+                }
             }
             Ok(())
         }

@@ -1,6 +1,6 @@
 //! My devices: listing, revoking, and accepting a new device's link request.
 
-use kith_identity::{DeviceStatus, invite};
+use kith_identity::{DeviceState, DeviceStatus, invite};
 use kith_net::{LinkReply, dial_link};
 use kith_wire::{DeviceId, DeviceOp, InviteKind, RevokeReason, SignedDeviceEntry};
 
@@ -17,7 +17,8 @@ impl Node {
             let me = r.device_id();
             r.device_log(&r.account_id())
                 .map(|l| {
-                    l.state()
+                    let state = l.state();
+                    state
                         .devices
                         .values()
                         .map(|d| DeviceView {
@@ -29,6 +30,7 @@ impl Node {
                                 "revoked"
                             },
                             this_device: d.record.device == me,
+                            note: removal_note(state, d),
                         })
                         .collect()
                 })
@@ -149,5 +151,67 @@ impl Node {
             .into_iter()
             .find(|d| d.device_id == new_device.to_hex())
             .ok_or_else(|| CoreError::new("internal", "the new device is missing from the log"))
+    }
+}
+
+/// Why a revoked device is out, in words for the person: by whom, and
+/// when the revoker was itself removed at the same time (a mutual
+/// revocation: both go), what to do.
+fn removal_note(state: &kith_identity::LogState, device: &DeviceState) -> Option<String> {
+    let DeviceStatus::Revoked { by, .. } = device.status else {
+        return None;
+    };
+    let revoker = state.devices.get(&by);
+    let name = revoker.map_or("another device", |r| r.record.name.as_str());
+    let revoker_out = revoker.is_some_and(|r| r.status != DeviceStatus::Active);
+    Some(if revoker_out {
+        format!(
+            "removed because {name}, a device that was itself removed at the same time, \
+             revoked it; if it is still yours, link it again from a device that is still in"
+        )
+    } else {
+        format!("removed by {name}")
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+
+    use kith_identity::{DeviceKeys, DeviceLog};
+    use kith_wire::{DeviceOp, RevokeReason};
+
+    use super::removal_note;
+
+    #[test]
+    fn a_device_removed_with_its_revoker_says_to_link_it_again() {
+        let laptop = DeviceKeys::generate("laptop", 1).unwrap();
+        let mut log = DeviceLog::create(&laptop, "Alice", 1).unwrap();
+        let phone = DeviceKeys::generate("phone", 1).unwrap();
+        let thief = DeviceKeys::generate("old tablet", 1).unwrap();
+        for new in [&phone, &thief] {
+            log.append(&laptop, new.join_op(&log.account_id()).unwrap(), 1)
+                .unwrap();
+        }
+        let revoke = |target: &DeviceKeys| DeviceOp::RevokeDevice {
+            device: target.device_id(),
+            cutoff: None,
+            reason: RevokeReason::Lost,
+        };
+        // The phone and the old tablet revoke each other at the same time.
+        let mut at_thief = log.clone();
+        log.append(&phone, revoke(&thief), 2).unwrap();
+        at_thief.append(&thief, revoke(&phone), 2).unwrap();
+        log.merge(at_thief.entries().cloned());
+        let state = log.state();
+        let note = |k: &DeviceKeys| removal_note(state, &state.devices[&k.device_id()]);
+        assert_eq!(note(&laptop), None);
+        let phone_note = note(&phone).unwrap();
+        assert!(
+            phone_note.contains("old tablet") && phone_note.contains("link it again"),
+            "{phone_note}"
+        );
+        let thief_note = note(&thief).unwrap();
+        assert!(thief_note.contains("phone"), "{thief_note}");
     }
 }

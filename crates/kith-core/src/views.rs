@@ -48,6 +48,10 @@ pub struct DeviceView {
     pub state: &'static str,
     /// Whether it is the device this node runs on.
     pub this_device: bool,
+    /// For a revoked device, why, in words for the person (by whom; when
+    /// its revoker was removed at the same time, that it can be linked
+    /// again).
+    pub note: Option<String>,
 }
 
 /// A message in display order.

@@ -40,9 +40,9 @@ export const commands = {
 	/**  Deletes a whole conversation from all of my devices. */
 	deleteConversation: (contact: string) => typedError<null, CoreError>(__TAURI_INVOKE("delete_conversation", { contact })),
 	/**  My devices. */
-	devices: () => typedError<DeviceView[], CoreError>(__TAURI_INVOKE("devices")),
+	devices: () => typedError<DeviceView_Serialize[], CoreError>(__TAURI_INVOKE("devices")),
 	/**  Accepts a new device's `kith-link:` link. */
-	linkAccept: (uri: string) => typedError<DeviceView, CoreError>(__TAURI_INVOKE("link_accept", { uri })),
+	linkAccept: (uri: string) => typedError<DeviceView_Serialize, CoreError>(__TAURI_INVOKE("link_accept", { uri })),
 	/**  Revokes (untrusts) one of my devices. */
 	revoke: (deviceId: string) => typedError<null, CoreError>(__TAURI_INVOKE("revoke", { deviceId })),
 	/**  Syncs with every reachable device now. */
@@ -127,7 +127,10 @@ export type CoreError = {
 };
 
 /**  One of my devices. */
-export type DeviceView = {
+export type DeviceView = DeviceView_Serialize | DeviceView_Deserialize;
+
+/**  One of my devices. */
+export type DeviceView_Deserialize = {
 	/**  The device. */
 	device_id: string,
 	/**  Its name. */
@@ -136,6 +139,30 @@ export type DeviceView = {
 	state: string,
 	/**  Whether it is the device this node runs on. */
 	this_device: boolean,
+	/**
+	 *  For a revoked device, why, in words for the person (by whom; when
+	 *  its revoker was removed at the same time, that it can be linked
+	 *  again).
+	 */
+	note?: string | null,
+};
+
+/**  One of my devices. */
+export type DeviceView_Serialize = {
+	/**  The device. */
+	device_id: string,
+	/**  Its name. */
+	name: string,
+	/**  `active` or `revoked`. */
+	state: string,
+	/**  Whether it is the device this node runs on. */
+	this_device: boolean,
+	/**
+	 *  For a revoked device, why, in words for the person (by whom; when
+	 *  its revoker was removed at the same time, that it can be linked
+	 *  again).
+	 */
+	note: string | null,
 };
 
 /**  This device and its account. */
