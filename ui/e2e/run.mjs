@@ -179,6 +179,8 @@ async function main() {
   shot(alice.display, "10-untrust-confirm");
   await A.click("//button[starts-with(normalize-space(), 'Untrust alice-cli')]");
   await A.waitText("//*[@data-testid='device'][contains(., 'alice-cli')]", /revoked/);
+  // It says by whom (and, had its revoker been removed at the same time, what to do).
+  await A.waitText("//*[@data-testid='device'][contains(., 'alice-cli')]//*[@data-testid='device-note']", /removed by/);
   shot(alice.display, "11-devices-revoked");
 
   await A.click(button("Settings"));
