@@ -468,3 +468,74 @@ async fn a_new_passphrase_re_keys_the_profile_so_older_key_files_open_nothing() 
     assert_eq!(again.device_id, me.device_id);
     host.shutdown().await;
 }
+
+/// An online node replaces a signed prekey older than a week, publishes
+/// the new one in its device log, and erases replaced prekeys whose grace
+/// has run out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_old_prekey_is_rotated_published_and_erased_after_its_grace() {
+    use kith_identity::{DeviceKeys, DeviceLog};
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("alice");
+    let alice = node(&dir, "Alice").await;
+    let me = alice.identity().await;
+    alice.shutdown().await;
+    drop(alice);
+    // Make the current prekey look a month old (the one published at
+    // creation is then replaced, its grace long over).
+    let read_keys = || {
+        let store = kith_store::Store::open(&dir, kith_store::Unlock::KeyFile).unwrap();
+        DeviceKeys::import(store.profile_get("keys").unwrap().unwrap().expose()).unwrap()
+    };
+    let mut keys = read_keys();
+    let first = keys.prekey_ids()[0];
+    keys.rotate_prekey(1).unwrap();
+    let aged = keys.current_prekey().unwrap().public().id;
+    {
+        let mut store = kith_store::Store::open(&dir, kith_store::Unlock::KeyFile).unwrap();
+        store
+            .profile_write(&[("keys", Some(keys.export().unwrap().expose()))])
+            .unwrap();
+    }
+    drop(keys);
+    let alice = Node::open(&dir, NetConfig::local()).await.unwrap();
+    let mut events = alice.subscribe();
+    alice.go_online().await.unwrap();
+    // The keeper runs at once when the node goes online; publishing the
+    // new prekey changes this account's device log.
+    next_event(
+        &mut events,
+        |e| matches!(e, NodeEvent::DevicesChanged { account_id } if *account_id == me.account_id),
+    )
+    .await;
+    alice.shutdown().await;
+    drop(alice);
+    let keys = read_keys();
+    let current = keys.current_prekey().unwrap().public().clone();
+    assert!(current.id > aged, "no rotation");
+    assert!(
+        keys.prekey(first).is_none(),
+        "a prekey past its grace is still held"
+    );
+    assert!(
+        keys.prekey(aged).is_some(),
+        "the replaced prekey went before its grace"
+    );
+    let store = kith_store::Store::open(&dir, kith_store::Unlock::KeyFile).unwrap();
+    let account = me.account_id.clone();
+    let bytes = store
+        .profile_get(&format!("log/{account}"))
+        .unwrap()
+        .unwrap();
+    let entries: Vec<kith_wire::SignedDeviceEntry> =
+        kith_wire::decode(bytes.expose(), 1 << 24).unwrap();
+    let log = DeviceLog::from_entries(entries).unwrap();
+    let device = kith_wire::DeviceId(
+        <[u8; 32]>::try_from(kith_wire::hex_decode(&me.device_id).unwrap()).unwrap(),
+    );
+    assert_eq!(
+        log.state().devices[&device].prekey,
+        current,
+        "not published"
+    );
+}

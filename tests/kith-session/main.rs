@@ -7,6 +7,7 @@
 )]
 
 mod fanout;
+mod prekeys;
 mod property;
 mod ratchet;
 

@@ -103,6 +103,11 @@ impl Node {
         })
         .await?;
         self.inner.sync.disconnect(&id, b"revoked").await;
+        // A revocation starts a fresh prekey period on every device of the
+        // account (`prekeys.rs`).
+        if let Err(e) = self.maintain_prekeys().await {
+            tracing::warn!("rotating the prekey after a revocation failed: {e}");
+        }
         Ok(())
     }
 

@@ -102,6 +102,7 @@ impl Node {
                     let key = log_key(&account);
                     self.with(|r| r.storage_mut().profile_write(&[(&key, Some(&bytes))]))
                         .await?;
+                    let any_inactive = !inactive.is_empty();
                     for device in inactive {
                         self.inner.sync.disconnect(&device, b"revoked").await;
                     }
@@ -116,6 +117,17 @@ impl Node {
                     self.emit(NodeEvent::DevicesChanged {
                         account_id: account.to_hex(),
                     });
+                    // A device of this account revoked: rotate at once.
+                    if any_inactive && self.with(|r| r.account_id()).await == account {
+                        let node = self.clone();
+                        self.spawn(async move {
+                            if let Err(e) = node.maintain_prekeys().await {
+                                tracing::warn!(
+                                    "rotating the prekey after a revocation failed: {e}"
+                                );
+                            }
+                        });
+                    }
                 }
             }
             Event::AddressesChanged(list) => {

@@ -19,6 +19,7 @@ mod join;
 mod link_service;
 mod node;
 mod online;
+mod prekeys;
 mod profile;
 mod profile_table;
 mod protection;

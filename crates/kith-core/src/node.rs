@@ -53,6 +53,11 @@ pub(crate) struct Inner {
     /// (`compaction.rs`).
     pub(crate) deletions: std::sync::atomic::AtomicU64,
     pub(crate) compacted: std::sync::atomic::AtomicU64,
+    /// Revoked devices of this account at the last prekey check
+    /// (`prekeys.rs`): more now means rotate at once.
+    pub(crate) revocations_seen: std::sync::atomic::AtomicUsize,
+    /// Set when shutdown starts: no new short task is started.
+    pub(crate) closing: std::sync::atomic::AtomicBool,
 }
 
 /// A device profile, opened. Cheap to clone; all clones share the node.
@@ -122,6 +127,9 @@ impl Node {
     /// Starts a short task that shutdown aborts.
     pub(crate) fn spawn(&self, task: impl Future<Output = ()> + Send + 'static) {
         if let Ok(mut tasks) = self.inner.tasks.lock() {
+            if self.inner.closing.load(std::sync::atomic::Ordering::SeqCst) {
+                return;
+            }
             // Finished ones are dropped as new ones come.
             while tasks.try_join_next().is_some() {}
             tasks.spawn(task);

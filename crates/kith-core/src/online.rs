@@ -104,8 +104,11 @@ impl Node {
         self.announce().await?;
         let weak = Arc::downgrade(&self.inner);
         let task = tokio::spawn(async move { connector(weak).await });
+        let weak = Arc::downgrade(&self.inner);
+        let keeper = tokio::spawn(async move { crate::prekeys::prekey_keeper(weak).await });
         if let Some(online) = self.inner.online.lock().await.as_mut() {
             online.tasks.push(task);
+            online.tasks.push(keeper);
         }
         Ok(())
     }

@@ -183,6 +183,8 @@ impl Node {
                 dir,
                 deletions: std::sync::atomic::AtomicU64::new(0),
                 compacted: std::sync::atomic::AtomicU64::new(0),
+                revocations_seen: std::sync::atomic::AtomicUsize::new(usize::MAX),
+                closing: std::sync::atomic::AtomicBool::new(false),
             }),
         };
         let weak = Arc::downgrade(&node.inner);
@@ -214,7 +216,21 @@ impl Node {
     /// once the caller drops its handles, the profile is closed and can be
     /// opened again.
     pub async fn shutdown(&self) {
-        let online = self.inner.online.lock().await.take();
+        // No new short task from here on (events still being handled):
+        // set under the lock `spawn` checks it under.
+        if let Ok(_tasks) = self.inner.tasks.lock() {
+            self.inner
+                .closing
+                .store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+        let mut online = self.inner.online.lock().await.take();
+        // The connector and the prekey keeper first: they start short tasks.
+        if let Some(online) = online.as_mut() {
+            for task in online.tasks.drain(..) {
+                task.abort();
+                let _ = task.await;
+            }
+        }
         let tasks = self
             .inner
             .tasks
@@ -228,10 +244,6 @@ impl Node {
         // A deletion not compacted yet (its settle time cut short).
         self.compact_if_due().await;
         if let Some(online) = online {
-            for task in online.tasks {
-                task.abort();
-                let _ = task.await;
-            }
             self.inner.sync.disconnect_all().await;
             let _ = tokio::time::timeout(Duration::from_secs(4), online.router.shutdown()).await;
         } else {

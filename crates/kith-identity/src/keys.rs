@@ -15,9 +15,28 @@ use kith_wire::{
 
 use crate::error::Result;
 
-/// Prekeys kept after rotation, so sessions started against an older prekey
-/// still complete.
+/// Most signed prekeys held at once (the current one and older ones still
+/// in their grace period).
 const PREKEYS_KEPT: usize = 3;
+
+/// A signed prekey is replaced after this long (7 days), and at once after
+/// a revocation on the account.
+pub const PREKEY_ROTATION_MS: u64 = 7 * 24 * 3600 * 1000;
+
+/// How long a replaced prekey's secret stays (7 days), so that senders who
+/// have not seen the new one yet still get through; then it is erased, and
+/// with it the means to open PreKey envelopes sent against it (which member
+/// devices keep and serve), even for whoever holds this device's keys.
+pub const PREKEY_GRACE_MS: u64 = 7 * 24 * 3600 * 1000;
+
+/// What [`DeviceKeys::maintain_prekeys`] did.
+#[derive(Debug, Default)]
+pub struct PrekeyChange {
+    /// The new signed prekey, to publish in the device log.
+    pub rotated: Option<SignedPrekey>,
+    /// How many replaced prekeys' secrets were erased.
+    pub erased: usize,
+}
 
 /// A signed prekey with its secret half.
 pub struct PrekeySecret {
@@ -133,6 +152,38 @@ impl DeviceKeys {
     /// Ids of the signed prekeys still held (newest last).
     pub fn prekey_ids(&self) -> Vec<u32> {
         self.prekeys.iter().map(|p| p.public.id).collect()
+    }
+
+    /// Rotates the signed prekey when it is due ([`PREKEY_ROTATION_MS`], or
+    /// at once with `revoked`: a device of the account was revoked), and
+    /// erases replaced prekeys whose grace ([`PREKEY_GRACE_MS`]) has run
+    /// out. The caller stores the keys (before publishing a new prekey).
+    pub fn maintain_prekeys(&mut self, now_ms: u64, revoked: bool) -> Result<PrekeyChange> {
+        let mut change = PrekeyChange::default();
+        let due = self.current_prekey().is_none_or(|p| {
+            revoked || p.public.created_at_ms.saturating_add(PREKEY_ROTATION_MS) <= now_ms
+        });
+        if due {
+            change.rotated = Some(self.rotate_prekey(now_ms)?);
+        }
+        // A prekey's grace starts when its successor was made.
+        let successors: Vec<u64> = self
+            .prekeys
+            .iter()
+            .skip(1)
+            .map(|p| p.public.created_at_ms)
+            .collect();
+        let before = self.prekeys.len();
+        let mut index = 0;
+        self.prekeys.retain(|_| {
+            let keep = successors
+                .get(index)
+                .is_none_or(|made| made.saturating_add(PREKEY_GRACE_MS) > now_ms);
+            index += 1;
+            keep
+        });
+        change.erased = before - self.prekeys.len();
+        Ok(change)
     }
 
     /// Makes a new signed prekey, keeping the last few old ones.

@@ -219,6 +219,12 @@ impl<S: Storage> Replica<S> {
         &self.keys
     }
 
+    /// The keys of this device, writable (prekey rotation); the caller
+    /// stores them.
+    pub fn keys_mut(&mut self) -> &mut DeviceKeys {
+        &mut self.keys
+    }
+
     /// The storage, writable (maintenance such as compaction).
     pub fn storage_mut(&mut self) -> &mut S {
         self.sessions.store_mut()
