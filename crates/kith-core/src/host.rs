@@ -314,75 +314,80 @@ impl Host {
     ) -> Result<Status> {
         let kept = kith_store::kept_by(&self.dir)?;
         let current = current.filter(|_| kept == KeptBy::Passphrase);
-        let unlock = match kept {
-            KeptBy::Passphrase => Unlock::Passphrase(SecretVec::from_vec(
-                current.clone().unwrap_or_default().into_bytes(),
-            )),
-            KeptBy::KeyFile => Unlock::KeyFile,
-            KeptBy::Keystore => Unlock::Keystore,
-        };
-        let dir = self.dir.clone();
         match new {
             Some(new) if new.chars().count() < MIN_PASSPHRASE_CHARS => Err(CoreError::new(
                 "invalid_input",
                 format!("a passphrase needs at least {MIN_PASSPHRASE_CHARS} characters"),
             )),
-            // Stronger protection: a new root key, so a key file kept from
-            // before (a backup, freed disk blocks) opens nothing. The node
-            // closes for it and opens again under the new key.
-            Some(new) => {
-                let protection = Protection::Passphrase(
-                    SecretVec::from_vec(new.clone().into_bytes()),
-                    crate::protection::PASSPHRASE_LIMITS,
-                );
-                let mut slot = self.node.lock().await;
-                let was_open = slot.take();
-                let mut previous = Vec::new();
-                if let Some(node) = &was_open {
-                    previous = node.bound_addresses();
-                    node.shutdown().await;
-                }
-                let reopen = was_open.is_some();
-                drop(was_open);
-                let rekeyed = tokio::task::spawn_blocking(move || {
-                    kith_store::rekey(&dir, unlock, protection)
-                })
-                .await
-                .map_err(|e| CoreError::new("internal", e.to_string()))?;
-                // Open again either way (after a failure, as it was), where
-                // it listened before.
-                if reopen {
-                    let passphrase = match &rekeyed {
-                        Ok(()) => Some(new.as_str()),
-                        Err(_) => current.as_deref(),
-                    };
-                    let net = self.net();
-                    let node = crate::profile::reopen(&self.dir, net, &previous, passphrase).await;
-                    match (node, &rekeyed) {
-                        (Ok(node), _) => {
-                            self.adopt(node, &mut slot).await?;
-                        }
-                        // The re-key's own error says more.
-                        (Err(e), Ok(())) => return Err(e),
-                        (Err(_), Err(_)) => {}
-                    }
-                }
-                drop(slot);
-                rekeyed?;
-                self.status().await
-            }
+            Some(new) => self.rekey(kept, current, new).await,
             None if kept != KeptBy::Passphrase => {
                 Err(CoreError::new("invalid_input", "no passphrase is set"))
             }
             // Weaker protection: the same root key, wrapped anew.
             None => {
+                let unlock = unlock_for(kept, current.as_deref());
                 let protection = crate::protection::protection_without_passphrase();
+                let dir = self.dir.clone();
                 tokio::task::spawn_blocking(move || kith_store::rewrap(&dir, unlock, protection))
                     .await
                     .map_err(|e| CoreError::new("internal", e.to_string()))??;
                 self.status().await
             }
         }
+    }
+
+    /// Stronger protection (a passphrase set or changed): a new root key,
+    /// so a key file kept from before (a backup, freed disk blocks) opens
+    /// nothing. The node closes for it and opens again under the new key,
+    /// on the port it had (after a failure, as it was).
+    async fn rekey(&self, kept: KeptBy, current: Option<String>, new: String) -> Result<Status> {
+        let mut slot = self.node.lock().await;
+        let was_open = slot.take();
+        let previous = was_open.as_ref().map(Node::bound_addresses);
+        if let Some(node) = &was_open {
+            node.shutdown().await;
+        }
+        drop(was_open);
+        let (dir, old, fresh) = (self.dir.clone(), current.clone(), new.clone());
+        let rekeyed = tokio::task::spawn_blocking(move || {
+            // The closed node's last references (a connection task, the
+            // router) may hold the database a moment longer.
+            let deadline = std::time::Instant::now() + Duration::from_secs(10);
+            loop {
+                let protection = Protection::Passphrase(
+                    SecretVec::from_vec(fresh.clone().into_bytes()),
+                    crate::protection::PASSPHRASE_LIMITS,
+                );
+                match kith_store::rekey(&dir, unlock_for(kept, old.as_deref()), protection) {
+                    Err(kith_store::StoreError::Database(m))
+                        if m.contains("already open") && std::time::Instant::now() < deadline =>
+                    {
+                        std::thread::sleep(Duration::from_millis(100));
+                    }
+                    other => return other,
+                }
+            }
+        })
+        .await
+        .map_err(|e| CoreError::new("internal", e.to_string()))?;
+        if let Some(previous) = previous {
+            let passphrase = match &rekeyed {
+                Ok(()) => Some(new.as_str()),
+                Err(_) => current.as_deref(),
+            };
+            let node = crate::profile::reopen(&self.dir, self.net(), &previous, passphrase).await;
+            match (node, &rekeyed) {
+                (Ok(node), _) => {
+                    self.adopt(node, &mut slot).await?;
+                }
+                // The re-key's own error says more.
+                (Err(e), Ok(())) => return Err(e),
+                (Err(_), Err(_)) => {}
+            }
+        }
+        drop(slot);
+        rekeyed?;
+        self.status().await
     }
 
     /// Creates a new account on this device.
@@ -430,5 +435,16 @@ impl Host {
         if let Some(node) = self.node.lock().await.take() {
             node.shutdown().await;
         }
+    }
+}
+
+/// How to unlock a profile kept as `kept` (with `current`, its passphrase).
+fn unlock_for(kept: KeptBy, current: Option<&str>) -> Unlock {
+    match kept {
+        KeptBy::Passphrase => Unlock::Passphrase(SecretVec::from_vec(
+            current.unwrap_or_default().as_bytes().to_vec(),
+        )),
+        KeptBy::KeyFile => Unlock::KeyFile,
+        KeptBy::Keystore => Unlock::Keystore,
     }
 }
