@@ -489,3 +489,39 @@ fn device_keys_survive_export_and_import() {
     assert!(DeviceKeys::import(&bytes[..bytes.len() - 1]).is_err());
     assert!(DeviceKeys::import(&[]).is_err());
 }
+
+#[test]
+fn only_the_transport_key_proves_a_device_owns_its_endpoint() {
+    let mut a = account("laptop");
+    let me = a.keys.device_id();
+    assert!(!a.log.state().devices[&me].transport_proven);
+    // A proof by another key (another device's endpoint) is refused.
+    let other = DeviceKeys::generate("other", 0).unwrap();
+    let wrong = DeviceOp::ProveTransport {
+        signature: other.transport_proof().unwrap(),
+    };
+    assert!(a.log.append(&a.keys, wrong, 0).is_err());
+    assert!(!a.log.state().devices[&me].transport_proven);
+    let proof = DeviceOp::ProveTransport {
+        signature: a.keys.transport_proof().unwrap(),
+    };
+    a.log.append(&a.keys, proof, 0).unwrap();
+    assert!(a.log.state().devices[&me].transport_proven);
+    // A contact rebuilding the log from its entries agrees.
+    let copy = fresh_copy(&a.log, a.log.entries().cloned());
+    assert!(copy.state().devices[&me].transport_proven);
+    // An account that adds a device claiming my endpoint cannot prove it.
+    let mut mallory = account("mallory");
+    let fake = DeviceKeys::generate("fake", 0).unwrap();
+    let mut record = fake.record().unwrap();
+    record.transport = a.keys.transport_id();
+    // Its DSK signs the claimed endpoint, as a record needs.
+    assert!(
+        kith_identity::keys::verify_transport_proof(
+            &fake.device_id(),
+            &record.transport,
+            &fake.transport_proof().unwrap()
+        )
+        .is_err()
+    );
+}

@@ -170,3 +170,92 @@ fn a_device_that_met_the_thief_first_still_learns_the_truth() {
         .clone();
     assert_eq!(state, phone_state, "the tablet and the phone disagree");
 }
+
+/// Mallory's account claims Alice's device's endpoint id with a device of
+/// its own (any account can write any endpoint id into its log). Carol, who
+/// knows both accounts, still maps that endpoint to Alice's device, which
+/// proved it with its transport key, even with Mallory's account first in
+/// her ordering; the claim is reported.
+#[test]
+fn a_claimed_endpoint_maps_to_the_device_that_proved_it() {
+    use kith_sync::{Event, Input, Output};
+    let alice_keys = DeviceKeys::generate("alice", 0).unwrap();
+    let mut alice = DeviceLog::create(&alice_keys, "Alice", 0).unwrap();
+    let proof = DeviceOp::ProveTransport {
+        signature: alice_keys.transport_proof().unwrap(),
+    };
+    alice.append(&alice_keys, proof, 0).unwrap();
+    // A Mallory account that sorts before Alice's (bounded tries).
+    let (mallory_keys, mut mallory) = (0..256)
+        .map(|_| {
+            let keys = DeviceKeys::generate("mallory", 0).unwrap();
+            let log = DeviceLog::create(&keys, "Mallory", 0).unwrap();
+            (keys, log)
+        })
+        .find(|(_, log)| log.account_id() < alice.account_id())
+        .unwrap();
+    let fake = DeviceKeys::generate("fake", 0).unwrap();
+    let mut record = fake.record().unwrap();
+    record.transport = alice_keys.transport_id();
+    let signed =
+        kith_wire::encode(&(record.device, record.identity_key, record.transport)).unwrap();
+    record.keys_signature = kith_wire::Sig(
+        fake.signing_key()
+            .sign(domain::DEVICE_KEYS, &signed)
+            .unwrap()
+            .to_bytes(),
+    );
+    let add = DeviceOp::AddDevice {
+        countersignature: fake
+            .countersign_join(&mallory.account_id(), &record)
+            .unwrap(),
+        prekey: fake.current_prekey().unwrap().public().clone(),
+        device: record,
+    };
+    mallory.append(&mallory_keys, add, 0).unwrap();
+    assert!(
+        mallory.state().is_active(&fake.device_id()),
+        "the claim itself is valid"
+    );
+
+    let carol_keys = DeviceKeys::generate("carol", 0).unwrap();
+    let carol_log = DeviceLog::create(&carol_keys, "Carol", 0).unwrap();
+    let mut carol = Replica::new(
+        carol_keys,
+        carol_log,
+        Sessions::new(MemoryStorage::default()),
+    )
+    .unwrap();
+    carol.update_log(alice.clone());
+    // Mallory's log arrives in a directory from Mallory's own device.
+    let mallory_device = mallory_keys.device_id();
+    carol
+        .update_log(DeviceLog::from_entries(mallory.entries().take(1).cloned().collect()).unwrap());
+    let outputs = carol.handle(
+        Input::Received {
+            from: mallory_device,
+            message: kith_wire::SyncMessage::Directory(kith_wire::Directory {
+                logs: vec![mallory.entries().cloned().collect()],
+                addresses: Vec::new(),
+            }),
+        },
+        1,
+    );
+    assert!(
+        carol
+            .device_log(&mallory.account_id())
+            .unwrap()
+            .state()
+            .is_active(&fake.device_id())
+    );
+    assert_eq!(
+        carol.device_for_transport(&alice_keys.transport_id()),
+        Some(alice_keys.device_id())
+    );
+    assert!(
+        outputs
+            .iter()
+            .any(|o| matches!(o, Output::Event(Event::Refused { .. }))),
+        "the claim was not reported"
+    );
+}

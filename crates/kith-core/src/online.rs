@@ -10,8 +10,8 @@ use kith_net::iroh::address_lookup::MemoryLookup;
 use kith_net::iroh::protocol::Router;
 use kith_net::{LINK_ALPN, LinkProtocol, SYNC_ALPN, SyncProtocol};
 use kith_wire::{
-    AddressAnnouncement, DeviceId, SignedAnnouncement, SignedDeviceEntry, TransportId, domain,
-    encode,
+    AddressAnnouncement, DeviceId, DeviceOp, SignedAnnouncement, SignedDeviceEntry, TransportId,
+    domain, encode,
 };
 
 use crate::backoff::Backoff;
@@ -101,6 +101,9 @@ impl Node {
             tasks: Vec::new(),
         });
         drop(online);
+        if let Err(e) = self.prove_transport().await {
+            tracing::warn!("proving this device's endpoint failed: {e}");
+        }
         self.announce().await?;
         let weak = Arc::downgrade(&self.inner);
         let task = tokio::spawn(async move { connector(weak).await });
@@ -110,6 +113,32 @@ impl Node {
             online.tasks.push(task);
             online.tasks.push(keeper);
         }
+        Ok(())
+    }
+
+    /// Writes this device's transport proof into the account's device log
+    /// if it has none yet (profiles made before proofs existed, devices
+    /// just linked): without it, another account's claim of this endpoint
+    /// could not be told from this device.
+    pub(crate) async fn prove_transport(&self) -> Result<()> {
+        if self.ensure_not_revoked().is_err() {
+            return Ok(());
+        }
+        let (proven, proof) = self
+            .with(|r| {
+                let me = r.device_id();
+                let proven = r
+                    .device_log(&r.account_id())
+                    .and_then(|l| l.state().devices.get(&me).map(|d| d.transport_proven))
+                    .unwrap_or(true);
+                (proven, r.keys().transport_proof())
+            })
+            .await;
+        if proven {
+            return Ok(());
+        }
+        self.change_own_log(DeviceOp::ProveTransport { signature: proof? })
+            .await?;
         Ok(())
     }
 

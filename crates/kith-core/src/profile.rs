@@ -12,7 +12,7 @@ use kith_net::{NetConfig, SyncNode, bind_with};
 use kith_session::Sessions;
 use kith_store::{DATABASE_FILE, Protection, Store, Unlock};
 use kith_sync::Replica;
-use kith_wire::{AddressAnnouncement, SignedAnnouncement, encode};
+use kith_wire::{AddressAnnouncement, DeviceOp, SignedAnnouncement, encode};
 use tokio::sync::{Mutex, broadcast, mpsc};
 
 use crate::error::{CoreError, Result};
@@ -122,7 +122,11 @@ impl Node {
             ));
         }
         let keys = DeviceKeys::generate(device_name, now_ms())?;
-        let log = DeviceLog::create(&keys, name, now_ms())?;
+        let mut log = DeviceLog::create(&keys, name, now_ms())?;
+        let proof = DeviceOp::ProveTransport {
+            signature: keys.transport_proof()?,
+        };
+        log.append(&keys, proof, now_ms())?;
         let mut store = Store::create(dir, protection)?;
         save_new_profile(&mut store, &keys, &log, &[])?;
         Self::load(store, net).await

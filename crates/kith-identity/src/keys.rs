@@ -118,6 +118,16 @@ impl DeviceKeys {
         self.transport
     }
 
+    /// The transport key's proof that it belongs to this device, for the
+    /// device log (`DeviceOp::ProveTransport`).
+    pub fn transport_proof(&self) -> Result<Sig> {
+        let key = SigningKey::from_seed(self.transport_seed.duplicate())?;
+        let signed = encode(&self.device_id())?;
+        Ok(Sig(key
+            .sign(domain::TRANSPORT_BINDING, &signed)?
+            .to_bytes()))
+    }
+
     /// The device's name.
     pub fn name(&self) -> &str {
         &self.name
@@ -351,6 +361,18 @@ pub fn verify_record(record: &DeviceRecord) -> Result<()> {
         &signed,
         &record.keys_signature,
     )
+}
+
+/// Checks that the transport key `transport` signed `device`'s id (the
+/// `ProveTransport` of a device log).
+pub fn verify_transport_proof(
+    device: &DeviceId,
+    transport: &TransportId,
+    proof: &Sig,
+) -> Result<()> {
+    let key = kith_crypto::sign::VerifyingKey::from_bytes(transport.as_bytes())?;
+    let signature = kith_crypto::sign::Signature::from_bytes(proof.0);
+    Ok(key.verify(domain::TRANSPORT_BINDING, &encode(device)?, &signature)?)
 }
 
 /// Checks a signed prekey of `device`.

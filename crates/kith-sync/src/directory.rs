@@ -24,13 +24,47 @@ impl<S: Storage> Replica<S> {
     }
 
     /// The active device whose iroh endpoint is `transport`, among known logs.
+    ///
+    /// One endpoint maps to at most one device: a device whose transport key
+    /// proved the binding wins over mere claims (any account can claim
+    /// another device's endpoint id); two unproven claims map to nobody.
     pub fn device_for_transport(&self, transport: &kith_wire::TransportId) -> Option<DeviceId> {
-        self.logs.values().find_map(|log| {
-            log.state()
-                .active_devices()
-                .find(|d| d.record.transport == *transport)
-                .map(|d| d.record.device)
-        })
+        let claims: Vec<&kith_identity::DeviceState> = self
+            .logs
+            .values()
+            .flat_map(|log| log.state().active_devices())
+            .filter(|d| d.record.transport == *transport)
+            .collect();
+        let proven: Vec<&kith_identity::DeviceState> = claims
+            .iter()
+            .copied()
+            .filter(|d| d.transport_proven)
+            .collect();
+        match (proven.as_slice(), claims.as_slice()) {
+            ([one], _) | ([], [one]) => Some(one.record.device),
+            _ => None,
+        }
+    }
+
+    /// Active devices of other accounts that claim an endpoint a device of
+    /// `account` proved is its own.
+    pub(crate) fn squatters_of(&self, account: &AccountId) -> Vec<DeviceId> {
+        let Some(log) = self.logs.get(account) else {
+            return Vec::new();
+        };
+        let proven: Vec<kith_wire::TransportId> = log
+            .state()
+            .active_devices()
+            .filter(|d| d.transport_proven)
+            .map(|d| d.record.transport)
+            .collect();
+        self.logs
+            .iter()
+            .filter(|(a, _)| *a != account)
+            .flat_map(|(_, l)| l.state().active_devices())
+            .filter(|d| !d.transport_proven && proven.contains(&d.record.transport))
+            .map(|d| d.record.device)
+            .collect()
     }
 
     /// The device log of `account`, if known.
@@ -95,7 +129,7 @@ impl<S: Storage> Replica<S> {
                 log.state()
                     .devices
                     .values()
-                    .find(|d| d.record.transport == *transport)
+                    .find(|d| d.status != DeviceStatus::Active && d.record.transport == *transport)
                     .map(|d| d.record.device)
             })
         })
@@ -271,6 +305,17 @@ impl<S: Storage> Replica<S> {
             outputs.push(Output::Event(Event::DirectoryChanged {
                 accounts: changed.clone(),
             }));
+            // Claims of endpoints other devices proved are theirs: refused
+            // (they map to nobody) and reported.
+            let accounts: Vec<AccountId> = self.logs.keys().copied().collect();
+            if accounts.iter().any(|a| !self.squatters_of(a).is_empty()) {
+                outputs.push(Output::Event(Event::Refused {
+                    from,
+                    reason: SyncError::InvalidEntry(
+                        "a device log claims an endpoint another device proved is its own",
+                    ),
+                }));
+            }
         }
         let mut fresh = Vec::new();
         for signed in directory.addresses {

@@ -92,6 +92,14 @@ pub enum DeviceOp {
     },
     /// Declares the whole account compromised: contacts stop trusting it.
     AccountCompromised,
+    /// The author's transport key proves it belongs to the author: an
+    /// Ed25519 signature by the iroh endpoint key (domain
+    /// [`crate::domain::TRANSPORT_BINDING`]) over `encode(&device)`. Without
+    /// it any account could claim another device's endpoint id.
+    ProveTransport {
+        /// The transport key's signature.
+        signature: Sig,
+    },
 }
 
 /// One entry of the device log (the signed payload).

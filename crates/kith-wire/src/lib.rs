@@ -112,6 +112,8 @@ pub mod domain {
     pub const SESSION_AD: Domain = Domain::new("kith-session-ad-v1");
     /// Address announcements of a device.
     pub const ADDRESS: Domain = Domain::new("kith-address-v1");
+    /// A transport (iroh endpoint) key's proof that it belongs to a device.
+    pub const TRANSPORT_BINDING: Domain = Domain::new("kith-transport-binding-v1");
     /// The check value at the end of a `kith:` or `kith-link:` link.
     pub const INVITE_CHECK: Domain = Domain::new("kith-invite-check-v1");
 }

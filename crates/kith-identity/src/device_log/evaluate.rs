@@ -141,6 +141,7 @@ impl DeviceLog {
                     prekey: added.prekey,
                     status,
                     added_by: added.added_by,
+                    transport_proven: added.transport_proven,
                 },
             );
         }
@@ -189,6 +190,7 @@ struct Added {
     record: DeviceRecord,
     prekey: SignedPrekey,
     added_by: Option<DeviceId>,
+    transport_proven: bool,
 }
 
 /// The state of a subset of entries, while it is being evaluated.
@@ -228,6 +230,11 @@ impl View {
             DeviceOp::AccountCompromised => {
                 self.declared_compromised.get_or_insert(entry.author);
             }
+            DeviceOp::ProveTransport { .. } => {
+                if let Some(added) = self.added.get_mut(&entry.author) {
+                    added.transport_proven = true;
+                }
+            }
             DeviceOp::RevokeDevice { .. } => {}
         }
     }
@@ -237,6 +244,7 @@ impl View {
             record: device.clone(),
             prekey: prekey.clone(),
             added_by: by,
+            transport_proven: false,
         });
     }
 }

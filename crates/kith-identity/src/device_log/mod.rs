@@ -29,7 +29,7 @@ use kith_wire::{
 };
 
 use crate::error::{IdentityError, Result};
-use crate::keys::{DeviceKeys, verify_join, verify_prekey, verify_record};
+use crate::keys::{DeviceKeys, verify_join, verify_prekey, verify_record, verify_transport_proof};
 
 mod bitset;
 mod evaluate;
@@ -370,6 +370,24 @@ impl DeviceLog {
                         verify_join(&self.account, device, countersignature)?;
                     }
                     DeviceOp::RotatePrekey { prekey } => verify_prekey(&entry.author, prekey)?,
+                    DeviceOp::ProveTransport { signature } => {
+                        let transport = self
+                            .nodes
+                            .iter()
+                            .enumerate()
+                            .filter(|(i, _)| ancestors.contains(*i))
+                            .find_map(|(_, n)| match &n.entry.op {
+                                DeviceOp::Genesis { device, .. }
+                                | DeviceOp::AddDevice { device, .. }
+                                    if device.device == entry.author =>
+                                {
+                                    Some(device.transport)
+                                }
+                                _ => None,
+                            })
+                            .ok_or(IdentityError::InvalidEntry("proof for an unknown device"))?;
+                        verify_transport_proof(&entry.author, &transport, signature)?;
+                    }
                     DeviceOp::RevokeDevice { device, cutoff, .. } => {
                         let seen = self
                             .nodes

@@ -32,6 +32,9 @@ pub struct DeviceState {
     pub status: DeviceStatus,
     /// The device that added it (`None` for the genesis device).
     pub added_by: Option<DeviceId>,
+    /// Whether its transport key proved it belongs to it
+    /// (`DeviceOp::ProveTransport`); an unproven endpoint id is only a claim.
+    pub transport_proven: bool,
 }
 
 /// Evidence that an account is compromised.
