@@ -510,8 +510,7 @@ fn only_the_transport_key_proves_a_device_owns_its_endpoint() {
     // A contact rebuilding the log from its entries agrees.
     let copy = fresh_copy(&a.log, a.log.entries().cloned());
     assert!(copy.state().devices[&me].transport_proven);
-    // An account that adds a device claiming my endpoint cannot prove it.
-    let mut mallory = account("mallory");
+    // A device claiming my endpoint cannot prove it with its own keys.
     let fake = DeviceKeys::generate("fake", 0).unwrap();
     let mut record = fake.record().unwrap();
     record.transport = a.keys.transport_id();
