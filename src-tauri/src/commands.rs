@@ -128,6 +128,13 @@ pub async fn compromise(host: State<'_, Host>, contact: String) -> Answer<Contac
     host.node().await?.compromise(&contact).await
 }
 
+/// Acknowledges the devices a validated contact has now (it gained one).
+#[tauri::command]
+#[specta::specta]
+pub async fn acknowledge_devices(host: State<'_, Host>, contact: String) -> Answer<ContactView> {
+    host.node().await?.acknowledge_devices(&contact).await
+}
+
 /// Sends a text (queued; delivered when possible).
 #[tauri::command]
 #[specta::specta]

@@ -107,6 +107,7 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             safety_number,
             validate,
             compromise,
+            acknowledge_devices,
             send,
             messages,
             delete_message,

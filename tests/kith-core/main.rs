@@ -539,3 +539,76 @@ async fn an_old_prekey_is_rotated_published_and_erased_after_its_grace() {
         "not published"
     );
 }
+
+/// A validated contact that gains a device says so (until I compare safety
+/// numbers again or acknowledge it), as Signal shows a safety-number change.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_validated_contact_s_new_device_is_shown_until_acknowledged() {
+    let root = tempfile::tempdir().unwrap();
+    let alice = node(&root.path().join("alice"), "Alice").await;
+    let bob = node(&root.path().join("bob"), "Bob").await;
+    alice.go_online().await.unwrap();
+    bob.go_online().await.unwrap();
+    let bob_id = bob.identity().await.account_id;
+    alice
+        .add_contact(&bob.invite().await.unwrap(), None)
+        .await
+        .unwrap();
+    let digits = bob
+        .safety_number(&alice.identity().await.account_id)
+        .await
+        .unwrap();
+    let validated = alice.validate(&bob_id, &digits).await.unwrap();
+    assert_eq!(validated.state, "validated");
+    assert!(validated.new_devices.is_empty());
+    // Bob links a tablet.
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let tablet_dir = root.path().join("bob-tablet");
+    let linking = tokio::spawn(async move {
+        kith_core::request_link(
+            &tablet_dir,
+            "tablet",
+            NetConfig::local(),
+            Duration::from_secs(30),
+            move |uri| {
+                let _ = tx.send(uri);
+            },
+        )
+        .await
+    });
+    let tablet = bob.link_accept(&rx.await.unwrap()).await.unwrap();
+    let tablet_node = linking.await.unwrap().unwrap();
+    // Alice hears of it, and her contact view of Bob says so.
+    eventually_async(&alice, &bob_id, |c| {
+        c.new_devices == [tablet.device_id.clone()]
+    })
+    .await;
+    let seen = alice.acknowledge_devices(&bob_id).await.unwrap();
+    assert!(seen.new_devices.is_empty());
+    assert_eq!(seen.state, "validated");
+    tablet_node.shutdown().await;
+    alice.shutdown().await;
+    bob.shutdown().await;
+}
+
+/// Waits (at most 20 s) until `contact`'s view on `node` satisfies `done`.
+async fn eventually_async(
+    node: &Node,
+    contact: &str,
+    done: impl Fn(&kith_core::ContactView) -> bool,
+) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let view = node
+            .contacts()
+            .await
+            .into_iter()
+            .find(|c| c.contact_id == contact)
+            .unwrap();
+        if done(&view) {
+            return;
+        }
+        assert!(std::time::Instant::now() < deadline, "timed out: {view:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

@@ -176,3 +176,28 @@ test("a device removed together with its revoker says why and what to do", async
   expect(shown.textContent).toBe(note);
   expect(screen.getAllByTestId("device-note")).toHaveLength(1);
 });
+
+test("a validated contact's new device is shown until it is acknowledged", async () => {
+  const tablet = "f".repeat(64);
+  let acknowledged: unknown = null;
+  const validated = { ...bob, state: "validated", note: "safety number compared", new_devices: [tablet] };
+  mockIPC((cmd, args) => {
+    if (cmd === "status") return { has_profile: true, locked: false, app_lock: false, identity: alice, data_dir: "/tmp/x", network_from_env: false };
+    if (cmd === "contacts") return [acknowledged ? { ...validated, new_devices: [] } : validated];
+    if (cmd === "take_opened_links") return [];
+    if (cmd === "messages") return { messages: [], earlier: 0 };
+    if (cmd === "acknowledge_devices") {
+      acknowledged = args;
+      return { ...validated, new_devices: [] };
+    }
+  }, { shouldMockEvents: true });
+  render(App);
+  await fireEvent.click(await screen.findByText("Bob"));
+  const banner = await screen.findByTestId("new-devices");
+  expect(banner.textContent).toMatch(/Bob has a new device since you validated them/);
+  expect(banner.textContent).toMatch(/compare safety numbers again/);
+  await fireEvent.click(screen.getByText("It's theirs"));
+  await new Promise((r) => setTimeout(r, 50));
+  expect(acknowledged).toEqual({ contact: bob.contact_id });
+  expect(screen.queryByTestId("new-devices")).toBeNull();
+});

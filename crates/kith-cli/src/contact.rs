@@ -45,6 +45,12 @@ pub(crate) enum ContactCommand {
         /// The contact.
         contact: String,
     },
+    /// Acknowledge the devices a validated contact has now (after it
+    /// gained one: `contact list` shows `new_devices`).
+    Acknowledge {
+        /// The contact.
+        contact: String,
+    },
 }
 
 /// `kith invite`: a fresh contact invite.
@@ -67,6 +73,9 @@ pub(crate) async fn execute(node: &Node, command: &ContactCommand) -> Result<Val
             safety_number,
         } => to_value(node.validate(contact, safety_number).await?),
         ContactCommand::Compromise { contact } => to_value(node.compromise(contact).await?),
+        ContactCommand::Acknowledge { contact } => {
+            to_value(node.acknowledge_devices(contact).await?)
+        }
     }
 }
 
@@ -118,6 +127,14 @@ pub(crate) fn print(
                     devices,
                     s(&c, "contact_id")
                 )?;
+                let new = c["new_devices"].as_array().map_or(0, Vec::len);
+                if new > 0 {
+                    writeln!(
+                        out,
+                        "    {new} new device(s) since you validated: compare safety numbers again \
+                         (`kith contact safety-number`), or `kith contact acknowledge`"
+                    )?;
+                }
             }
             Ok(())
         }
@@ -139,7 +156,8 @@ pub(crate) fn print(
         }
         ContactCommand::Add { .. }
         | ContactCommand::Validate { .. }
-        | ContactCommand::Compromise { .. } => writeln!(
+        | ContactCommand::Compromise { .. }
+        | ContactCommand::Acknowledge { .. } => writeln!(
             out,
             "{} is {}{}",
             value["name"].as_str().unwrap_or("the contact"),

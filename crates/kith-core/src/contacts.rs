@@ -20,6 +20,14 @@ pub(crate) struct ContactInfo {
     pub(crate) trust: TrustLevel,
     pub(crate) reason: String,
     pub(crate) log: Option<DeviceLog>,
+    /// The devices I acknowledged for this contact (at validation, or
+    /// since): a self-log setting, the same on all my devices.
+    pub(crate) seen: Option<Vec<String>>,
+}
+
+/// The self-log setting that lists the devices of `account` I acknowledged.
+pub(crate) fn seen_devices_key(account: &AccountId) -> String {
+    format!("seen-devices/{}", account.to_hex())
 }
 
 impl Node {
@@ -158,9 +166,10 @@ impl Node {
 
     /// Redeems a contact invite with its device: both sides learn each other.
     pub(crate) async fn redeem(&self, invite: &Invite) -> Result<()> {
-        let InviteKind::Contact { account, .. } = invite.kind else {
+        let InviteKind::Contact { account, heads, .. } = &invite.kind else {
             return Err(CoreError::new("bad_uri", "not a contact invite"));
         };
+        let account = *account;
         let addr = endpoint_addr(&invite.transport, &invite.addresses)?;
         let log = self.own_log_entries().await;
         let announcement = self.own_announcement().await;
@@ -194,6 +203,7 @@ impl Node {
                 "the inviting device sent a device log of another account",
             ));
         }
+        check_invite_heads(&log, heads)?;
         self.learn_contact(log, announcement).await?;
         let key = redeem_key(&account);
         self.with(|r| r.storage_mut().profile_write(&[(&key, None)]))
@@ -248,7 +258,8 @@ impl Node {
     /// Contacts as the self log lists them (all, or just `only`), folded once.
     pub(crate) async fn contact_infos(&self, only: Option<&AccountId>) -> Vec<ContactInfo> {
         self.with(|r| {
-            r.self_state()
+            let state = r.self_state();
+            state
                 .contacts
                 .into_iter()
                 .filter(|(account, _)| only.is_none_or(|o| o == account))
@@ -258,6 +269,12 @@ impl Node {
                     trust: record.trust,
                     reason: record.reason,
                     log: r.device_log(&account).cloned(),
+                    seen: state.settings.get(&seen_devices_key(&account)).map(|v| {
+                        v.split(',')
+                            .filter(|d| !d.is_empty())
+                            .map(str::to_owned)
+                            .collect()
+                    }),
                 })
                 .collect()
         })
@@ -278,6 +295,26 @@ impl Node {
         } else {
             info.trust
         };
+        let devices: Vec<String> = info
+            .log
+            .as_ref()
+            .map(|l| {
+                l.state()
+                    .active_devices()
+                    .map(|d| d.record.device.to_hex())
+                    .collect()
+            })
+            .unwrap_or_default();
+        // Devices a validated contact gained since I validated it (or last
+        // acknowledged its devices): as Signal shows a safety-number change.
+        let new_devices = match (&info.seen, trust) {
+            (Some(seen), TrustLevel::Validated) => devices
+                .iter()
+                .filter(|d| !seen.contains(d))
+                .cloned()
+                .collect(),
+            _ => Vec::new(),
+        };
         ContactView {
             note: info.reason.clone(),
             contact_id: info.account.to_hex(),
@@ -286,16 +323,8 @@ impl Node {
                 .clone()
                 .or_else(|| info.log.as_ref().and_then(|l| l.state().name.clone())),
             state: trust_name(trust),
-            devices: info
-                .log
-                .as_ref()
-                .map(|l| {
-                    l.state()
-                        .active_devices()
-                        .map(|d| d.record.device.to_hex())
-                        .collect()
-                })
-                .unwrap_or_default(),
+            devices,
+            new_devices,
         }
     }
 
@@ -352,5 +381,45 @@ impl Node {
         hex_id::<32>(&found.contact_id)
             .map(AccountId)
             .ok_or_else(|| CoreError::new("internal", "bad contact id"))
+    }
+}
+
+/// The device log an inviting device sent must hold every head its invite
+/// named: one that lacks some was rolled back (a device restored from an
+/// old backup, or lying) since it made the invite.
+pub(crate) fn check_invite_heads(
+    log: &DeviceLog,
+    heads: &[kith_wire::EntryHash],
+) -> Result<()> {
+    if heads.iter().all(|h| log.contains(h)) {
+        return Ok(());
+    }
+    Err(CoreError::new(
+        "invite_refused",
+        "the inviting device sent a device log older than its own invite (rolled back?): \
+         nothing was added; ask for a new invite",
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use kith_identity::{DeviceKeys, DeviceLog};
+    use kith_wire::DeviceOp;
+
+    use super::check_invite_heads;
+
+    #[test]
+    fn a_log_older_than_its_invite_is_refused() {
+        let keys = DeviceKeys::generate("laptop", 1).unwrap();
+        let mut log = DeviceLog::create(&keys, "Alice", 1).unwrap();
+        let old = log.clone();
+        log.append(&keys, DeviceOp::Profile { name: "A".into() }, 2)
+            .unwrap();
+        let heads = log.state().heads.clone();
+        assert!(check_invite_heads(&log, &heads).is_ok());
+        let refused = check_invite_heads(&old, &heads).unwrap_err();
+        assert_eq!(refused.code, "invite_refused");
     }
 }

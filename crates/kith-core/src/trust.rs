@@ -32,6 +32,10 @@ impl Node {
             Ok(((), r.record(record, now_ms())?))
         })
         .await?;
+        if trust == TrustLevel::Validated {
+            // The devices it has now are the ones I validated.
+            self.record_seen_devices(account).await?;
+        }
         self.emit(NodeEvent::TrustChanged {
             contact_id: account.to_hex(),
             state: trust_name(trust).into(),
@@ -101,5 +105,39 @@ impl Node {
         self.set_trust(account, TrustLevel::Compromised, "marked by the user")
             .await?;
         self.contact_view(&account).await
+    }
+
+    /// Acknowledges the devices a validated contact has now: they are no
+    /// longer shown as new (`ContactView::new_devices`).
+    pub async fn acknowledge_devices(&self, contact: &str) -> Result<ContactView> {
+        let account = self.resolve_contact(contact).await?;
+        self.record_seen_devices(account).await?;
+        self.contact_view(&account).await
+    }
+
+    /// Records the contact's active devices as acknowledged (a self-log
+    /// setting, so all my devices agree).
+    async fn record_seen_devices(&self, account: AccountId) -> Result<()> {
+        self.act(|r| {
+            let devices: Vec<String> = r
+                .device_log(&account)
+                .map(|l| {
+                    l.state()
+                        .active_devices()
+                        .map(|d| d.record.device.to_hex())
+                        .collect()
+                })
+                .unwrap_or_default();
+            let record = SelfRecord::Setting {
+                key: crate::contacts::seen_devices_key(&account),
+                value: devices.join(","),
+            };
+            Ok(((), r.record(record, now_ms())?))
+        })
+        .await?;
+        self.emit(NodeEvent::DevicesChanged {
+            account_id: account.to_hex(),
+        });
+        Ok(())
     }
 }

@@ -31,6 +31,10 @@ pub struct ContactView {
     pub state: &'static str,
     /// Its active devices (empty until its device log has been fetched).
     pub devices: Vec<String>,
+    /// For a validated contact: active devices it gained since I validated
+    /// it or last acknowledged its devices. Show it ("Bob has a new
+    /// device"), and offer to compare safety numbers again or acknowledge.
+    pub new_devices: Vec<String>,
     /// Where it came from or why its trust last changed ("added from an
     /// invite", "looked up alice@example.com at …", "safety number compared").
     pub note: String,
