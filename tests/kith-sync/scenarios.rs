@@ -599,3 +599,93 @@ fn large_messages_travel_in_frames_within_the_limit() {
             .all(|t| t.as_ref().is_some_and(|t| t.len() == 60_000))
     );
 }
+
+/// A forwarder swaps the envelopes of two entries by one author: opening
+/// the wrong one is rolled back (its body does not match the header), so
+/// no message key is burned and both bodies open once the right envelopes
+/// come.
+#[test]
+fn a_swapped_envelope_burns_no_message_key() {
+    let (mut sim, ix) = world(vec![account("a", 1), account("b", 1)]);
+    let (a1, b1) = (ix[0][0], ix[1][0]);
+    let bob = sim.devices[b1].replica.account_id();
+    let conversation = sim.devices[a1].replica.open_direct(&bob).unwrap();
+    // A session first: Bob reads Alice's first message as usual.
+    sim.devices[a1]
+        .replica
+        .send_text(conversation, "hello", sim.now_ms)
+        .unwrap();
+    let bob_device = sim.devices[b1].replica.device_id();
+    let alice_device = sim.devices[a1].replica.device_id();
+    let frames =
+        |sim: &mut kith_sync::sim::Sim| sim.devices[a1].replica.frames_for_new_peer(bob_device, 1);
+    let deliver = |sim: &mut kith_sync::sim::Sim, message: SyncMessage| {
+        sim.devices[b1].replica.handle(
+            Input::Received {
+                from: alice_device,
+                message,
+            },
+            1,
+        );
+    };
+    for frame in frames(&mut sim) {
+        deliver(&mut sim, frame);
+    }
+    assert_eq!(
+        texts(&sim, b1, &conversation),
+        vec![Some("hello".to_owned())]
+    );
+    let (x, _) = sim.devices[a1]
+        .replica
+        .send_text(conversation, "x", sim.now_ms)
+        .unwrap();
+    let (y, _) = sim.devices[a1]
+        .replica
+        .send_text(conversation, "y", sim.now_ms)
+        .unwrap();
+    let wires: Vec<kith_wire::WireEntry> = frames(&mut sim)
+        .into_iter()
+        .flat_map(|f| match f {
+            SyncMessage::Entries { entries, .. } => entries,
+            _ => Vec::new(),
+        })
+        .collect();
+    let find = |id| {
+        wires
+            .iter()
+            .find(|w| kith_sync::ids::entry_id(&w.header).unwrap() == id)
+            .unwrap()
+            .clone()
+    };
+    let (x_wire, y_wire) = (find(x), find(y));
+    // X arrives carrying Y's envelope.
+    let mut swapped = x_wire.clone();
+    swapped.body = y_wire.body.clone();
+    deliver(
+        &mut sim,
+        SyncMessage::Entries {
+            conversation,
+            entries: vec![swapped],
+        },
+    );
+    // Then Y and X as they are.
+    for wire in [y_wire, x_wire] {
+        deliver(
+            &mut sim,
+            SyncMessage::Entries {
+                conversation,
+                entries: vec![wire],
+            },
+        );
+    }
+    let got = texts(&sim, b1, &conversation);
+    assert_eq!(
+        got,
+        vec![
+            Some("hello".to_owned()),
+            Some("x".to_owned()),
+            Some("y".to_owned())
+        ],
+        "a body stayed unreadable"
+    );
+}

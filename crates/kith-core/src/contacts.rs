@@ -387,10 +387,7 @@ impl Node {
 /// The device log an inviting device sent must hold every head its invite
 /// named: one that lacks some was rolled back (a device restored from an
 /// old backup, or lying) since it made the invite.
-pub(crate) fn check_invite_heads(
-    log: &DeviceLog,
-    heads: &[kith_wire::EntryHash],
-) -> Result<()> {
+pub(crate) fn check_invite_heads(log: &DeviceLog, heads: &[kith_wire::EntryHash]) -> Result<()> {
     if heads.iter().all(|h| log.contains(h)) {
         return Ok(());
     }

@@ -29,6 +29,10 @@ pub enum SessionError {
     /// No envelope of a fan-out is addressed to this device.
     #[error("no envelope for this device")]
     NotForMe,
+    /// The plaintext was not the one expected (see `Sessions::decrypt_if`):
+    /// nothing was stored.
+    #[error("the message is not the one expected")]
+    Rejected,
     /// The session store failed.
     #[error("session store: {0}")]
     Store(String),

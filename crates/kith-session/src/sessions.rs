@@ -174,12 +174,27 @@ impl<S: SessionStore> Sessions<S> {
         message: &SessionMessage,
         now_ms: u64,
     ) -> Result<SecretVec> {
+        self.decrypt_if(me, from, message, now_ms, |_| true)
+    }
+
+    /// [`Sessions::decrypt`], keeping what it changed only if `accept`
+    /// takes the plaintext (`Rejected` otherwise, and nothing is stored):
+    /// a valid message that is not the one expected (a forwarder swapped
+    /// two envelopes) burns no message key and no prekey.
+    pub fn decrypt_if(
+        &mut self,
+        me: &LocalDevice<'_>,
+        from: &RemoteDevice,
+        message: &SessionMessage,
+        now_ms: u64,
+        accept: impl Fn(&[u8]) -> bool,
+    ) -> Result<SecretVec> {
         message.check_limits()?;
         let mut record = self.store.load_session(&from.device)?.unwrap_or_default();
         let plaintext = match message {
             SessionMessage::PreKey(p) => match record.position_of_base_key(&p.base_key) {
                 Some(i) => Self::decrypt_with(&mut record, i, &p.message, now_ms)?,
-                None => self.respond(me, from, &mut record, p, now_ms)?,
+                None => self.respond(me, from, &mut record, p, now_ms, &accept)?,
             },
             SessionMessage::Ratchet(m) => {
                 let mut last = SessionError::NoSession;
@@ -197,6 +212,10 @@ impl<S: SessionStore> Sessions<S> {
                 found.ok_or(last)?
             }
         };
+        // The loaded record is a copy: not storing it undoes the ratchet.
+        if !accept(plaintext.expose()) {
+            return Err(SessionError::Rejected);
+        }
         self.store.store_session(&from.device, &record)?;
         Ok(plaintext)
     }
@@ -230,6 +249,7 @@ impl<S: SessionStore> Sessions<S> {
         record: &mut SessionRecord,
         p: &PreKeyMessage,
         now_ms: u64,
+        accept: &dyn Fn(&[u8]) -> bool,
     ) -> Result<SecretVec> {
         let prekey = me
             .keys
@@ -258,6 +278,9 @@ impl<S: SessionStore> Sessions<S> {
                 remote_base_key: Some(p.base_key),
             };
             let plaintext = state.ratchet.decrypt(&state.ad, &p.message, now_ms)?;
+            if !accept(plaintext.expose()) {
+                return Err(SessionError::Rejected);
+            }
             Ok((state, plaintext))
         })();
         let (state, plaintext) = match attempt {
@@ -305,6 +328,18 @@ impl<S: SessionStore> Sessions<S> {
         fan_out: &FanOut,
         now_ms: u64,
     ) -> Result<SecretVec> {
+        self.open_if(me, from, fan_out, now_ms, |_| true)
+    }
+
+    /// [`Sessions::open`] with [`Sessions::decrypt_if`]'s `accept`.
+    pub fn open_if(
+        &mut self,
+        me: &LocalDevice<'_>,
+        from: &RemoteDevice,
+        fan_out: &FanOut,
+        now_ms: u64,
+        accept: impl Fn(&[u8]) -> bool,
+    ) -> Result<SecretVec> {
         fan_out.check_limits()?;
         let mine = me.keys.device_id();
         let envelope = fan_out
@@ -312,7 +347,7 @@ impl<S: SessionStore> Sessions<S> {
             .iter()
             .find(|e| e.recipient == mine)
             .ok_or(SessionError::NotForMe)?;
-        self.decrypt(me, from, &envelope.message, now_ms)
+        self.decrypt_if(me, from, &envelope.message, now_ms, accept)
     }
 
     /// Forgets every session with `device`: after a revocation, or to

@@ -38,20 +38,27 @@ impl<S: Storage> Replica<S> {
             account: self.account,
             keys: &self.keys,
         };
-        let Ok(plaintext) = self.sessions.open(&local, &from, fan_out, now_ms) else {
+        // The envelope must open to this entry's body (its hash is in the
+        // signed header); another message's envelope is rolled back.
+        let matches_header = |bytes: &[u8]| {
+            decode::<BodyPlain>(bytes, limits::MAX_BODY_BYTES + 64).is_ok_and(|plain| {
+                body_hash(&plain.salt, &plain.content).is_ok_and(|h| h == header.body_hash)
+                    && plain.content.len() == header.body_len as usize
+            })
+        };
+        let Ok(plaintext) = self
+            .sessions
+            .open_if(&local, &from, fan_out, now_ms, matches_header)
+        else {
             return Body::Missing;
         };
         let Ok(plain) = decode::<BodyPlain>(plaintext.expose(), limits::MAX_BODY_BYTES + 64) else {
             return Body::Missing;
         };
-        let matches = body_hash(&plain.salt, &plain.content).is_ok_and(|h| h == header.body_hash)
-            && plain.content.len() == header.body_len as usize;
-        match (
-            matches,
-            decode::<Content>(&plain.content, limits::MAX_BODY_BYTES),
-        ) {
-            (true, Ok(content)) => Body::Plain { plain, content },
-            _ => Body::Missing,
+        // `matches_header` took it: it is this entry's body.
+        match decode::<Content>(&plain.content, limits::MAX_BODY_BYTES) {
+            Ok(content) => Body::Plain { plain, content },
+            Err(_) => Body::Missing,
         }
     }
 
