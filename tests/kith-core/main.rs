@@ -24,6 +24,26 @@ async fn node(dir: &std::path::Path, name: &str) -> Node {
     .unwrap()
 }
 
+/// Sets the passphrase "a long passphrase" on `host`'s profile: the app
+/// lock is on and the profile still open as `me`.
+async fn turn_app_lock_on(host: &kith_core::Host, me: &kith_core::Identity) {
+    let status = host
+        .set_passphrase(None, Some("a long passphrase".into()))
+        .await
+        .unwrap();
+    assert!(status.app_lock && !status.locked);
+    assert_eq!(status.identity.as_ref(), Some(me));
+}
+
+/// Alice and Bob, new accounts, online (not contacts yet).
+async fn online_pair(root: &std::path::Path) -> (Node, Node) {
+    let alice = node(&root.join("alice"), "Alice").await;
+    let bob = node(&root.join("bob"), "Bob").await;
+    alice.go_online().await.unwrap();
+    bob.go_online().await.unwrap();
+    (alice, bob)
+}
+
 /// The next event matching `want`, within 20 s.
 async fn next_event(
     events: &mut tokio::sync::broadcast::Receiver<NodeEvent>,
@@ -45,10 +65,7 @@ async fn next_event(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_nodes_meet_by_invite_and_the_event_stream_reports_it_all() {
     let root = tempfile::tempdir().unwrap();
-    let alice = node(&root.path().join("alice"), "Alice").await;
-    let bob = node(&root.path().join("bob"), "Bob").await;
-    alice.go_online().await.unwrap();
-    bob.go_online().await.unwrap();
+    let (alice, bob) = online_pair(root.path()).await;
     let mut alice_events = alice.subscribe();
     let mut bob_events = bob.subscribe();
     let alice_id = alice.identity().await.account_id;
@@ -243,12 +260,7 @@ async fn the_app_lock_keeps_the_profile_shut_until_the_passphrase_is_given() {
             .code,
         "invalid_input"
     );
-    let status = host
-        .set_passphrase(None, Some("a long passphrase".into()))
-        .await
-        .unwrap();
-    assert!(status.app_lock && !status.locked);
-    assert_eq!(status.identity.unwrap(), me);
+    turn_app_lock_on(&host, &me).await;
 
     // Locked: the node is closed and nothing opens it without the passphrase.
     host.lock().await.unwrap();
@@ -438,12 +450,7 @@ async fn a_new_passphrase_re_keys_the_profile_so_older_key_files_open_nothing() 
     let plain_key = std::fs::read(dir.join(kith_store::KEY_FILE)).unwrap();
     assert!(opens_with(&dir, &plain_key, kith_store::Unlock::KeyFile));
 
-    let status = host
-        .set_passphrase(None, Some("a long passphrase".into()))
-        .await
-        .unwrap();
-    assert!(status.app_lock && !status.locked);
-    assert_eq!(status.identity.unwrap(), me);
+    turn_app_lock_on(&host, &me).await;
     assert!(
         !opens_with(&dir, &plain_key, kith_store::Unlock::KeyFile),
         "the key file from before the passphrase still opens the database"
@@ -545,10 +552,7 @@ async fn an_old_prekey_is_rotated_published_and_erased_after_its_grace() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_validated_contact_s_new_device_is_shown_until_acknowledged() {
     let root = tempfile::tempdir().unwrap();
-    let alice = node(&root.path().join("alice"), "Alice").await;
-    let bob = node(&root.path().join("bob"), "Bob").await;
-    alice.go_online().await.unwrap();
-    bob.go_online().await.unwrap();
+    let (alice, bob) = online_pair(root.path()).await;
     let bob_id = bob.identity().await.account_id;
     alice
         .add_contact(&bob.invite().await.unwrap(), None)

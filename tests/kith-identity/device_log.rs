@@ -424,12 +424,7 @@ proptest! {
         let mut reference: Option<DeviceLog> = None;
         let mut rng = seed;
         for _ in 0..3 {
-            // A Fisher-Yates shuffle driven by a small LCG from the seed.
-            let mut order = all.clone();
-            for i in (1..order.len()).rev() {
-                rng = rng.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-                order.swap(i, (rng >> 33) as usize % (i + 1));
-            }
+            let order = crate::shuffled(&all, &mut rng);
             let mut log = DeviceLog::empty(account);
             let report = log.merge(order);
             prop_assert!(report.rejected.is_empty(), "{:?}", report.rejected);

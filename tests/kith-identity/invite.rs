@@ -16,8 +16,8 @@ fn addresses() -> Vec<std::net::SocketAddr> {
     ]
 }
 
-#[test]
-fn a_contact_invite_survives_uri_qr_png_decode_uri_byte_for_byte() {
+/// Alice's laptop and a fresh contact invite from it (at t = 1,000 s).
+fn alice_invite() -> (crate::Replica, kith_wire::Invite) {
     let alice = account("laptop");
     let invite = contact_invite(
         &alice.keys,
@@ -27,6 +27,12 @@ fn a_contact_invite_survives_uri_qr_png_decode_uri_byte_for_byte() {
         DEFAULT_INVITE_TTL_SECS,
     )
     .unwrap();
+    (alice, invite)
+}
+
+#[test]
+fn a_contact_invite_survives_uri_qr_png_decode_uri_byte_for_byte() {
+    let (alice, invite) = alice_invite();
     let uri = to_uri(&invite).unwrap();
     assert!(uri.starts_with("kith:"));
     assert!(uri.len() < 400, "invite URI is {} characters", uri.len());
@@ -95,15 +101,7 @@ fn bad_invites_get_clear_errors() {
 
 #[test]
 fn a_link_with_any_one_character_changed_is_refused_at_once() {
-    let alice = account("laptop");
-    let invite = contact_invite(
-        &alice.keys,
-        &alice.log,
-        addresses(),
-        1_000,
-        DEFAULT_INVITE_TTL_SECS,
-    )
-    .unwrap();
+    let (_, invite) = alice_invite();
     let uri = to_uri(&invite).unwrap();
     let body_start = uri.find(':').unwrap() + 1;
     let alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
@@ -135,15 +133,7 @@ fn a_link_with_any_one_character_changed_is_refused_at_once() {
 
 #[test]
 fn the_qr_code_carries_a_lower_case_scheme_and_an_alphanumeric_body() {
-    let alice = account("laptop");
-    let invite = contact_invite(
-        &alice.keys,
-        &alice.log,
-        addresses(),
-        1_000,
-        DEFAULT_INVITE_TTL_SECS,
-    )
-    .unwrap();
+    let (alice, invite) = alice_invite();
     let uri = to_uri(&invite).unwrap();
     let text = qr_text(&uri);
     // Android matches intent schemes case-sensitively, and camera apps

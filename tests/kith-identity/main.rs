@@ -54,3 +54,16 @@ pub fn account(name: &str) -> Replica {
     let log = DeviceLog::create(&keys, "Alice", 1_000).unwrap();
     Replica { keys, log }
 }
+
+/// `items` shuffled (Fisher-Yates driven by a small LCG from `rng`, which
+/// moves on), for delivery in another order.
+pub fn shuffled<T: Clone>(items: &[T], rng: &mut u64) -> Vec<T> {
+    let mut order = items.to_vec();
+    for i in (1..order.len()).rev() {
+        *rng = rng
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        order.swap(i, (*rng >> 33) as usize % (i + 1));
+    }
+    order
+}

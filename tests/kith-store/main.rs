@@ -123,6 +123,24 @@ fn peer(name: &str) -> Peer {
     }
 }
 
+/// Alice's first message to Bob, and Bob's sessions on a new passphrase
+/// profile (its folder kept alive with it).
+fn first_message(
+    alice: &Peer,
+    bob: &Peer,
+) -> (
+    kith_wire::SessionMessage,
+    tempfile::TempDir,
+    Sessions<Store>,
+) {
+    let mut at_alice = Sessions::new(MemoryStore::default());
+    let (dir, store) = passphrase_profile();
+    let m1 = at_alice
+        .encrypt(&alice.local(), &bob.remote, b"first")
+        .unwrap();
+    (m1, dir, Sessions::new(store))
+}
+
 #[test]
 fn sessions_survive_a_restart_and_never_reach_the_file_in_the_clear() {
     let alice = peer("alice");
@@ -492,13 +510,8 @@ fn a_crash_before_the_batch_commits_forgets_the_replay_cache_entry_too() {
     use kith_sync::LogStore;
     let alice = peer("alice");
     let bob = peer("bob");
-    let (alice_local, bob_local) = (alice.local(), bob.local());
-    let mut at_alice = Sessions::new(MemoryStore::default());
-    let (dir, store) = passphrase_profile();
-    let mut at_bob = Sessions::new(store);
-    let m1 = at_alice
-        .encrypt(&alice_local, &bob.remote, b"first")
-        .unwrap();
+    let bob_local = bob.local();
+    let (m1, dir, mut at_bob) = first_message(&alice, &bob);
     at_bob.store_mut().begin();
     at_bob.decrypt(&bob_local, &alice.remote, &m1, 0).unwrap();
     // The crash: the batch is dropped without `put`.

@@ -25,6 +25,14 @@ pub(crate) struct ContactInfo {
     pub(crate) seen: Option<Vec<String>>,
 }
 
+/// The active devices of a device log, as hex ids.
+pub(crate) fn active_device_ids(log: &DeviceLog) -> Vec<String> {
+    log.state()
+        .active_devices()
+        .map(|d| d.record.device.to_hex())
+        .collect()
+}
+
 /// The self-log setting that lists the devices of `account` I acknowledged.
 pub(crate) fn seen_devices_key(account: &AccountId) -> String {
     format!("seen-devices/{}", account.to_hex())
@@ -295,16 +303,7 @@ impl Node {
         } else {
             info.trust
         };
-        let devices: Vec<String> = info
-            .log
-            .as_ref()
-            .map(|l| {
-                l.state()
-                    .active_devices()
-                    .map(|d| d.record.device.to_hex())
-                    .collect()
-            })
-            .unwrap_or_default();
+        let devices = info.log.as_ref().map(active_device_ids).unwrap_or_default();
         // Devices a validated contact gained since I validated it (or last
         // acknowledged its devices): as Signal shows a safety-number change.
         let new_devices = match (&info.seen, trust) {

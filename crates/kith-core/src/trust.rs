@@ -119,14 +119,9 @@ impl Node {
     /// setting, so all my devices agree).
     async fn record_seen_devices(&self, account: AccountId) -> Result<()> {
         self.act(|r| {
-            let devices: Vec<String> = r
+            let devices = r
                 .device_log(&account)
-                .map(|l| {
-                    l.state()
-                        .active_devices()
-                        .map(|d| d.record.device.to_hex())
-                        .collect()
-                })
+                .map(crate::contacts::active_device_ids)
                 .unwrap_or_default();
             let record = SelfRecord::Setting {
                 key: crate::contacts::seen_devices_key(&account),
