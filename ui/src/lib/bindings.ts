@@ -31,6 +31,8 @@ export const commands = {
 	validate: (contact: string, digits: string) => typedError<ContactView_Serialize, CoreError>(__TAURI_INVOKE("validate", { contact, digits })),
 	/**  Marks a contact compromised. */
 	compromise: (contact: string) => typedError<ContactView_Serialize, CoreError>(__TAURI_INVOKE("compromise", { contact })),
+	/**  Acknowledges the devices a validated contact has now (it gained one). */
+	acknowledgeDevices: (contact: string) => typedError<ContactView_Serialize, CoreError>(__TAURI_INVOKE("acknowledge_devices", { contact })),
 	/**  Sends a text (queued; delivered when possible). */
 	send: (contact: string, text: string, anyway: boolean) => typedError<Sent, CoreError>(__TAURI_INVOKE("send", { contact, text, anyway })),
 	/**  The newest `limit` messages with a contact, in display order. */
@@ -95,6 +97,12 @@ export type ContactView_Deserialize = {
 	/**  Its active devices (empty until its device log has been fetched). */
 	devices: string[],
 	/**
+	 *  For a validated contact: active devices it gained since I validated
+	 *  it or last acknowledged its devices. Show it ("Bob has a new
+	 *  device"), and offer to compare safety numbers again or acknowledge.
+	 */
+	new_devices: string[],
+	/**
 	 *  Where it came from or why its trust last changed ("added from an
 	 *  invite", "looked up alice@example.com at …", "safety number compared").
 	 */
@@ -111,6 +119,12 @@ export type ContactView_Serialize = {
 	state: string,
 	/**  Its active devices (empty until its device log has been fetched). */
 	devices: string[],
+	/**
+	 *  For a validated contact: active devices it gained since I validated
+	 *  it or last acknowledged its devices. Show it ("Bob has a new
+	 *  device"), and offer to compare safety numbers again or acknowledge.
+	 */
+	new_devices: string[],
 	/**
 	 *  Where it came from or why its trust last changed ("added from an
 	 *  invite", "looked up alice@example.com at …", "safety number compared").
