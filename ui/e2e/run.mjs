@@ -175,6 +175,12 @@ async function main() {
   await A.click(button("Link"));
   await A.waitText("//*[@data-testid='device'][contains(., 'alice-cli')]", /alice-cli/);
   shot(alice.display, "09-devices-linked");
+  // Bob validated Alice: her new device shows in his conversation with her.
+  await B.click("//nav//button[contains(., 'Alice')]");
+  await B.waitText("//*[@data-testid='new-devices']", /Alice has a new device since you validated them/);
+  shot(bob.display, "09b-bob-sees-a-new-device");
+  await B.click("//*[@data-testid='new-devices']//button[normalize-space()=\"It's theirs\"]");
+  await B.waitText("//*[@data-testid='trust-badge']", /^validated$/);
   await A.click(button("Untrust…"));
   shot(alice.display, "10-untrust-confirm");
   await A.click("//button[starts-with(normalize-space(), 'Untrust alice-cli')]");
