@@ -6,6 +6,15 @@ use kith_wire::{EntryKind, SyncMessage};
 
 use crate::{account, link_late, order, texts, world};
 
+/// Alice (one device) and Bob (one device), and their direct conversation.
+fn direct_pair() -> (kith_sync::sim::Sim, usize, usize, kith_wire::ConversationId) {
+    let (mut sim, ix) = world(vec![account("a", 1), account("b", 1)]);
+    let (a1, b1) = (ix[0][0], ix[1][0]);
+    let bob = sim.devices[b1].replica.account_id();
+    let conversation = sim.devices[a1].replica.open_direct(&bob).unwrap();
+    (sim, a1, b1, conversation)
+}
+
 #[test]
 fn the_four_step_scenario() {
     let (mut sim, ix) = world(vec![account("a", 2), account("b", 2)]);
@@ -100,10 +109,7 @@ fn everyone_converges_to_one_display_order() {
 
 #[test]
 fn a_late_linked_device_gets_the_history_from_its_own_devices() {
-    let (mut sim, ix) = world(vec![account("a", 1), account("b", 1)]);
-    let (a1, b1) = (ix[0][0], ix[1][0]);
-    let bob = sim.devices[b1].replica.account_id();
-    let conversation = sim.devices[a1].replica.open_direct(&bob).unwrap();
+    let (mut sim, a1, b1, conversation) = direct_pair();
     sim.connect(a1, b1);
     let (_, out) = sim.devices[a1]
         .replica
@@ -325,10 +331,7 @@ fn deleting_a_whole_conversation_keeps_later_messages() {
 
 #[test]
 fn a_bad_entry_is_refused_and_the_connection_goes_on() {
-    let (mut sim, ix) = world(vec![account("a", 1), account("b", 1)]);
-    let (a1, b1) = (ix[0][0], ix[1][0]);
-    let bob = sim.devices[b1].replica.account_id();
-    let conversation = sim.devices[a1].replica.open_direct(&bob).unwrap();
+    let (mut sim, a1, b1, conversation) = direct_pair();
     sim.devices[a1]
         .replica
         .send_text(conversation, "genuine", 1)
@@ -606,10 +609,7 @@ fn large_messages_travel_in_frames_within_the_limit() {
 /// come.
 #[test]
 fn a_swapped_envelope_burns_no_message_key() {
-    let (mut sim, ix) = world(vec![account("a", 1), account("b", 1)]);
-    let (a1, b1) = (ix[0][0], ix[1][0]);
-    let bob = sim.devices[b1].replica.account_id();
-    let conversation = sim.devices[a1].replica.open_direct(&bob).unwrap();
+    let (mut sim, a1, b1, conversation) = direct_pair();
     // A session first: Bob reads Alice's first message as usual.
     sim.devices[a1]
         .replica

@@ -59,32 +59,51 @@ pub(crate) async fn reach(
     command: &Command,
     net: kith_core::NetConfig,
 ) -> Result<Reach, CoreError> {
-    let deadline = tokio::time::Instant::now() + PROFILE_WAIT;
-    let mut said = false;
+    let mut wait = ProfileWait::new(
+        "the profile is busy (a daemon is starting, or another kith command runs); waiting…",
+    );
     loop {
         if let Some(reply) = send(&ctx.data_dir, command).await? {
             return Ok(Reach::Daemon(reply));
         }
         match Node::open(&ctx.data_dir, net.clone()).await {
             Ok(node) => return Ok(Reach::Here(node)),
-            Err(e) if busy(&e) && tokio::time::Instant::now() < deadline => {
-                if !said {
-                    crate::human::progress(
-                        ctx,
-                        "the profile is busy (a daemon is starting, or another kith command runs); waiting…",
-                    );
-                    said = true;
-                }
-                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-            }
+            Err(e) if wait.should_wait(ctx, &e) => tokio::time::sleep(ProfileWait::POLL).await,
             Err(e) => return Err(e),
         }
     }
 }
 
-/// Whether opening failed only because another process holds the profile.
-fn busy(error: &CoreError) -> bool {
-    error.code == "daemon_running"
+/// Waiting, bounded by [`PROFILE_WAIT`], while another kith process holds
+/// the profile, saying so once.
+struct ProfileWait {
+    deadline: tokio::time::Instant,
+    said: bool,
+    message: &'static str,
+}
+
+impl ProfileWait {
+    /// How often opening is tried again.
+    const POLL: std::time::Duration = std::time::Duration::from_millis(100);
+
+    fn new(message: &'static str) -> Self {
+        Self {
+            deadline: tokio::time::Instant::now() + PROFILE_WAIT,
+            said: false,
+            message,
+        }
+    }
+
+    /// Whether opening failed only because another process holds the
+    /// profile, with time left to wait (said once on stderr).
+    fn should_wait(&mut self, ctx: &Ctx, error: &CoreError) -> bool {
+        let wait = error.code == "daemon_running" && tokio::time::Instant::now() < self.deadline;
+        if wait && !self.said {
+            crate::human::progress(ctx, self.message);
+            self.said = true;
+        }
+        wait
+    }
 }
 
 fn bad(message: impl Into<String>) -> CoreError {
@@ -151,8 +170,7 @@ pub(crate) async fn daemon(ctx: &Ctx) -> Result<Value, CoreError> {
     let mut interrupt = signal(SignalKind::interrupt()).map_err(|e| bad(e.to_string()))?;
     let mut terminate = signal(SignalKind::terminate()).map_err(|e| bad(e.to_string()))?;
     let dir = &ctx.data_dir;
-    let deadline = tokio::time::Instant::now() + PROFILE_WAIT;
-    let mut said = false;
+    let mut wait = ProfileWait::new("another kith command holds the profile; waiting…");
     let node = loop {
         if daemon_running(dir).await {
             return Err(CoreError::new(
@@ -163,15 +181,11 @@ pub(crate) async fn daemon(ctx: &Ctx) -> Result<Value, CoreError> {
         match Node::open(dir, ctx.net.clone()).await {
             Ok(node) => break node,
             // A command holds the profile for a moment: wait for it.
-            Err(e) if busy(&e) && tokio::time::Instant::now() < deadline => {
-                if !said {
-                    crate::human::progress(ctx, "another kith command holds the profile; waiting…");
-                    said = true;
-                }
+            Err(e) if wait.should_wait(ctx, &e) => {
                 tokio::select! {
                     _ = interrupt.recv() => return Ok(json!({ "stopped": true })),
                     _ = terminate.recv() => return Ok(json!({ "stopped": true })),
-                    () = tokio::time::sleep(std::time::Duration::from_millis(100)) => {}
+                    () = tokio::time::sleep(ProfileWait::POLL) => {}
                 }
             }
             Err(e) => return Err(e),

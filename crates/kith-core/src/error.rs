@@ -77,11 +77,11 @@ impl From<kith_store::StoreError> for CoreError {
             S::ProfileExists => "profile_exists",
             S::WrongPassphrase => "wrong_passphrase",
             S::WrongProtection(_) | S::Keystore(_) => "locked",
-            S::Database(ref m) if m.contains("already open") => "daemon_running",
+            ref e if e.is_in_use() => "daemon_running",
             _ => "storage",
         };
         let message = match e {
-            S::Database(ref m) if m.contains("already open") => {
+            ref e if e.is_in_use() => {
                 "the profile is in use by another kith process (is a daemon running?)".to_owned()
             }
             e => e.to_string(),

@@ -82,12 +82,12 @@ impl Node {
             }
             Event::DirectoryChanged { accounts } => {
                 for account in accounts {
-                    let (bytes, revoked, inactive) = self
+                    let (bytes, own, revoked, inactive) = self
                         .with(|r| {
                             let log = r.device_log(&account)?;
                             let bytes = encode_log(log).ok()?;
-                            let revoked =
-                                account == r.account_id() && !log.state().is_active(&r.device_id());
+                            let own = account == r.account_id();
+                            let revoked = own && !log.state().is_active(&r.device_id());
                             let inactive: Vec<DeviceId> = log
                                 .state()
                                 .devices
@@ -95,7 +95,7 @@ impl Node {
                                 .filter(|d| d.status != DeviceStatus::Active)
                                 .map(|d| d.record.device)
                                 .collect();
-                            Some((bytes, revoked, inactive))
+                            Some((bytes, own, revoked, inactive))
                         })
                         .await
                         .ok_or_else(|| CoreError::new("internal", "log vanished"))?;
@@ -118,7 +118,7 @@ impl Node {
                         account_id: account.to_hex(),
                     });
                     // A device of this account revoked: rotate at once.
-                    if any_inactive && self.with(|r| r.account_id()).await == account {
+                    if any_inactive && own {
                         let node = self.clone();
                         self.spawn(async move {
                             if let Err(e) = node.maintain_prekeys().await {

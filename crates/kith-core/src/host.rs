@@ -359,9 +359,7 @@ impl Host {
                     crate::protection::PASSPHRASE_LIMITS,
                 );
                 match kith_store::rekey(&dir, unlock_for(kept, old.as_deref()), protection) {
-                    Err(kith_store::StoreError::Database(m))
-                        if m.contains("already open") && std::time::Instant::now() < deadline =>
-                    {
+                    Err(e) if e.is_in_use() && std::time::Instant::now() < deadline => {
                         std::thread::sleep(Duration::from_millis(100));
                     }
                     other => return other,

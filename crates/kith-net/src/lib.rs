@@ -230,15 +230,8 @@ impl<S: Storage + Send + 'static> SyncNode<S> {
 
     /// Whether `device` is an active device of a known log now.
     async fn is_active(&self, device: &DeviceId) -> bool {
-        self.with_replica(|r| {
-            let active = r
-                .known_accounts()
-                .iter()
-                .filter_map(|a| r.device_log(a))
-                .any(|l| l.state().is_active(device));
-            (active, Vec::new())
-        })
-        .await
+        self.with_replica(|r| (r.is_active_device(device), Vec::new()))
+            .await
     }
 
     /// Connects to a device (its endpoint id, with addresses if known) and

@@ -187,14 +187,14 @@ impl<S: SessionStore> Sessions<S> {
         from: &RemoteDevice,
         message: &SessionMessage,
         now_ms: u64,
-        accept: impl Fn(&[u8]) -> bool,
+        mut accept: impl FnMut(&[u8]) -> bool,
     ) -> Result<SecretVec> {
         message.check_limits()?;
         let mut record = self.store.load_session(&from.device)?.unwrap_or_default();
         let plaintext = match message {
             SessionMessage::PreKey(p) => match record.position_of_base_key(&p.base_key) {
                 Some(i) => Self::decrypt_with(&mut record, i, &p.message, now_ms)?,
-                None => self.respond(me, from, &mut record, p, now_ms, &accept)?,
+                None => self.respond(me, from, &mut record, p, now_ms, &mut accept)?,
             },
             SessionMessage::Ratchet(m) => {
                 let mut last = SessionError::NoSession;
@@ -249,7 +249,7 @@ impl<S: SessionStore> Sessions<S> {
         record: &mut SessionRecord,
         p: &PreKeyMessage,
         now_ms: u64,
-        accept: &dyn Fn(&[u8]) -> bool,
+        accept: &mut dyn FnMut(&[u8]) -> bool,
     ) -> Result<SecretVec> {
         let prekey = me
             .keys
@@ -338,7 +338,7 @@ impl<S: SessionStore> Sessions<S> {
         from: &RemoteDevice,
         fan_out: &FanOut,
         now_ms: u64,
-        accept: impl Fn(&[u8]) -> bool,
+        accept: impl FnMut(&[u8]) -> bool,
     ) -> Result<SecretVec> {
         fan_out.check_limits()?;
         let mine = me.keys.device_id();

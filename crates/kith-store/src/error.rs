@@ -33,6 +33,14 @@ pub enum StoreError {
     Corrupt(&'static str),
 }
 
+impl StoreError {
+    /// Whether the database is held open by another process (or by a node
+    /// of this one that has not let go yet): a moment later it may open.
+    pub fn is_in_use(&self) -> bool {
+        matches!(self, Self::Database(m) if m.contains("already open"))
+    }
+}
+
 impl From<std::io::Error> for StoreError {
     fn from(e: std::io::Error) -> Self {
         Self::Io(e.kind().to_string())

@@ -39,23 +39,24 @@ impl<S: Storage> Replica<S> {
             keys: &self.keys,
         };
         // The envelope must open to this entry's body (its hash is in the
-        // signed header); another message's envelope is rolled back.
+        // signed header); another message's envelope is rolled back. The
+        // body decoded for the check is the one kept.
+        let mut body: Option<BodyPlain> = None;
         let matches_header = |bytes: &[u8]| {
-            decode::<BodyPlain>(bytes, limits::MAX_BODY_BYTES + 64).is_ok_and(|plain| {
-                body_hash(&plain.salt, &plain.content).is_ok_and(|h| h == header.body_hash)
-                    && plain.content.len() == header.body_len as usize
-            })
+            body = decode::<BodyPlain>(bytes, limits::MAX_BODY_BYTES + 64)
+                .ok()
+                .filter(|plain| {
+                    body_hash(&plain.salt, &plain.content).is_ok_and(|h| h == header.body_hash)
+                        && plain.content.len() == header.body_len as usize
+                });
+            body.is_some()
         };
-        let Ok(plaintext) = self
+        let opened = self
             .sessions
-            .open_if(&local, &from, fan_out, now_ms, matches_header)
-        else {
+            .open_if(&local, &from, fan_out, now_ms, matches_header);
+        let (Ok(_), Some(plain)) = (opened, body) else {
             return Body::Missing;
         };
-        let Ok(plain) = decode::<BodyPlain>(plaintext.expose(), limits::MAX_BODY_BYTES + 64) else {
-            return Body::Missing;
-        };
-        // `matches_header` took it: it is this entry's body.
         match decode::<Content>(&plain.content, limits::MAX_BODY_BYTES) {
             Ok(content) => Body::Plain { plain, content },
             Err(_) => Body::Missing,

@@ -46,25 +46,26 @@ impl<S: Storage> Replica<S> {
         }
     }
 
-    /// Active devices of other accounts that claim an endpoint a device of
-    /// `account` proved is its own.
-    pub(crate) fn squatters_of(&self, account: &AccountId) -> Vec<DeviceId> {
+    /// Whether `account`'s log and another known log conflict over an
+    /// endpoint: an unproven claim, in either of them, of an endpoint a
+    /// device of the other proved is its own.
+    pub(crate) fn endpoint_conflict(&self, account: &AccountId) -> bool {
         let Some(log) = self.logs.get(account) else {
-            return Vec::new();
+            return false;
         };
-        let proven: Vec<kith_wire::TransportId> = log
-            .state()
-            .active_devices()
-            .filter(|d| d.transport_proven)
-            .map(|d| d.record.transport)
-            .collect();
+        let squats = |claimer: &DeviceLog, owner: &DeviceLog| {
+            claimer.state().active_devices().any(|c| {
+                !c.transport_proven
+                    && owner
+                        .state()
+                        .active_devices()
+                        .any(|d| d.transport_proven && d.record.transport == c.record.transport)
+            })
+        };
         self.logs
             .iter()
-            .filter(|(a, _)| *a != account)
-            .flat_map(|(_, l)| l.state().active_devices())
-            .filter(|d| !d.transport_proven && proven.contains(&d.record.transport))
-            .map(|d| d.record.device)
-            .collect()
+            .filter(|(other, _)| *other != account)
+            .any(|(_, other)| squats(log, other) || squats(other, log))
     }
 
     /// The device log of `account`, if known.
@@ -133,6 +134,11 @@ impl<S: Storage> Replica<S> {
                     .map(|d| d.record.device)
             })
         })
+    }
+
+    /// Whether `device` is an active device of a known log.
+    pub fn is_active_device(&self, device: &DeviceId) -> bool {
+        self.account_of(device).is_some()
     }
 
     pub(crate) fn account_of(&self, device: &DeviceId) -> Option<AccountId> {
@@ -307,8 +313,7 @@ impl<S: Storage> Replica<S> {
             }));
             // Claims of endpoints other devices proved are theirs: refused
             // (they map to nobody) and reported.
-            let accounts: Vec<AccountId> = self.logs.keys().copied().collect();
-            if accounts.iter().any(|a| !self.squatters_of(a).is_empty()) {
+            if changed.iter().any(|a| self.endpoint_conflict(a)) {
                 outputs.push(Output::Event(Event::Refused {
                     from,
                     reason: SyncError::InvalidEntry(
