@@ -6,6 +6,7 @@
     clippy::indexing_slicing
 )]
 
+mod cost;
 mod device_log;
 mod invite;
 mod lookup;

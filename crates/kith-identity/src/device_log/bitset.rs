@@ -28,3 +28,10 @@ impl BitSet {
         }
     }
 }
+
+impl BitSet {
+    /// How many indices are in the set.
+    pub(super) fn count(&self) -> usize {
+        self.0.iter().map(|w| w.count_ones() as usize).sum()
+    }
+}

@@ -1,13 +1,14 @@
 //! Evaluating a device log: the state of a set of entries under strong
 //! remove (see the module above and `docs/identity.md`).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use kith_wire::{
     DeviceId, DeviceLogEntry, DeviceOp, DeviceRecord, EntryHash, RevokeReason, SignedPrekey,
 };
 
 use super::bitset::BitSet;
+use super::incremental::Incremental;
 use super::{Compromise, DeviceLog, DeviceState, DeviceStatus, LogState};
 
 impl DeviceLog {
@@ -17,6 +18,7 @@ impl DeviceLog {
         let mut order: Vec<usize> = (0..self.nodes.len())
             .filter(|i| members.contains(*i))
             .collect();
+        self.work.add(self.nodes.len());
         order.sort_by_key(|&i| self.nodes.get(i).map(|n| (n.depth, n.hash)));
         order
     }
@@ -26,8 +28,11 @@ impl DeviceLog {
     /// a device, reported as "revoked by", is the same on every device).
     pub(super) fn view(&self, members: &BitSet) -> View {
         let order = self.canonical_order(members);
-        let retained = self.retained(&order);
-        let mut view = View::default();
+        let (retained, pure) = self.retention(&order);
+        let mut view = View {
+            pure,
+            ..View::default()
+        };
         for &i in &order {
             let Some(n) = self.nodes.get(i).filter(|_| retained.contains(i)) else {
                 continue;
@@ -65,63 +70,60 @@ impl DeviceLog {
     ///    is still open could drop, is kept: a device added concurrently
     ///    with its adder's revocation cannot save its adder.
     /// 4. Otherwise whatever is still open is dropped.
-    pub(super) fn retained(&self, order: &[usize]) -> BitSet {
-        let mut fate: BTreeMap<usize, Fate> = order.iter().map(|&i| (i, Fate::Open)).collect();
-        let mut adds: BTreeMap<DeviceId, Vec<usize>> = BTreeMap::new();
-        let mut revocations: BTreeMap<DeviceId, Vec<usize>> = BTreeMap::new();
-        for &i in order {
-            let Some(n) = self.nodes.get(i) else { continue };
-            match &n.entry.op {
-                DeviceOp::Genesis { device, .. } | DeviceOp::AddDevice { device, .. } => {
-                    adds.entry(device.device).or_default().push(i);
-                }
-                DeviceOp::RevokeDevice { device, .. } => {
-                    revocations.entry(*device).or_default().push(i);
-                }
-                _ => {}
-            }
-        }
-        let rules = Rules {
-            log: self,
-            adds: &adds,
-            revocations: &revocations,
-        };
+    ///
+    /// Returned with whether step 1 alone decided every
+    /// entry (no contest had to be resolved): then an entry that follows
+    /// the whole set can be applied on its own (see `incremental.rs`).
+    ///
+    /// Step 1 runs as a work list: each entry keeps counts of its open
+    /// strikers and open introductions, and a decided entry updates only the
+    /// entries it strikes or introduces. The work is the number of
+    /// (revocation, entry of its target) and (add, entry of its device)
+    /// pairs, not the square of the log.
+    pub(super) fn retention(&self, order: &[usize]) -> (BitSet, bool) {
+        let mut r = Retention::new(self, order);
+        let mut pure = true;
         loop {
-            let mut decided = Vec::new();
-            for &i in order {
-                if fate.get(&i) == Some(&Fate::Open) {
-                    let next = rules.decide(i, &fate);
-                    if next != Fate::Open {
-                        decided.push((i, next));
-                    }
-                }
-            }
-            if decided.is_empty() {
-                decided = rules.resolve(order, &fate);
-            }
+            r.propagate();
+            let decided = r.resolve(order);
             if decided.is_empty() {
                 break;
             }
+            pure = false;
             for (i, next) in decided {
-                fate.insert(i, next);
+                r.set(i, next);
             }
         }
         let mut kept = BitSet::default();
-        for (i, f) in fate {
-            if f == Fate::In {
+        for &i in order {
+            if r.fate.get(i) == Some(&Fate::In) {
                 kept.insert(i);
             }
         }
-        kept
+        (kept, pure)
     }
 
     /// Recomputes the cached state from all entries.
     pub(super) fn evaluate(&mut self) {
         let mut all = BitSet::default();
+        self.work.add(self.nodes.len());
         for i in 0..self.nodes.len() {
             all.insert(i);
         }
         let view = self.view(&all);
+        let name_key = view
+            .name
+            .as_ref()
+            .and_then(|(i, _)| self.nodes.get(*i))
+            .map(|n| (n.depth, n.hash));
+        let mut incremental = Incremental {
+            fresh: true,
+            pure: view.pure,
+            removed: view.removed.clone(),
+            name_key,
+            kept: HashMap::new(),
+            last_sink: None,
+        };
         let mut state = LogState {
             name: view.name.map(|(_, n)| n),
             ..LogState::default()
@@ -148,7 +150,6 @@ impl DeviceLog {
         if let Some(by) = view.declared_compromised {
             state.compromise.insert(Compromise::Declared { by });
         }
-        let mut seen: BTreeMap<(DeviceId, u64), EntryHash> = BTreeMap::new();
         // Only kept entries are evidence: what strong remove drops (a
         // revoked device's entries after its cut-off) has no effect.
         let kept = self
@@ -159,7 +160,11 @@ impl DeviceLog {
         for (_, n) in kept {
             // Stored entries have distinct hashes, so a second entry with
             // one (author, seq) is a different entry: equivocation.
-            if seen.insert((n.entry.author, n.entry.seq), n.hash).is_some() {
+            if incremental
+                .kept
+                .insert((n.entry.author, n.entry.seq), n.hash)
+                .is_some()
+            {
                 state.compromise.insert(Compromise::Equivocation {
                     device: n.entry.author,
                     seq: n.entry.seq,
@@ -167,20 +172,18 @@ impl DeviceLog {
             }
         }
         state.compromise.extend(self.rollbacks.iter().cloned());
-        let mut covered = BitSet::default();
-        for n in &self.nodes {
-            covered.union_with(&n.ancestors);
-        }
+        let parents: std::collections::HashSet<&EntryHash> =
+            self.nodes.iter().flat_map(|n| &n.entry.parents).collect();
         let mut heads: Vec<EntryHash> = self
             .nodes
             .iter()
-            .enumerate()
-            .filter(|(i, _)| !covered.contains(*i))
-            .map(|(_, n)| n.hash)
+            .map(|n| n.hash)
+            .filter(|h| !parents.contains(h))
             .collect();
         heads.sort();
         state.heads = heads;
         self.state = state;
+        self.incremental = incremental;
     }
 }
 
@@ -198,6 +201,8 @@ struct Added {
 pub(super) struct View {
     /// The entries strong remove keeps.
     retained: BitSet,
+    /// Step 1 alone decided them.
+    pure: bool,
     added: BTreeMap<DeviceId, Added>,
     removed: BTreeMap<DeviceId, (DeviceId, RevokeReason)>,
     name: Option<(usize, String)>,
@@ -257,122 +262,233 @@ enum Fate {
     Out,
 }
 
-/// The facts the decision reads: the log, and per device the entries that
-/// add it and the revocations of it.
-struct Rules<'a> {
+/// The state of one retention decision: each entry's fate, the relations
+/// between entries, and per entry the counts step 1 reads.
+struct Retention<'a> {
     log: &'a DeviceLog,
-    adds: &'a BTreeMap<DeviceId, Vec<usize>>,
-    revocations: &'a BTreeMap<DeviceId, Vec<usize>>,
+    fate: Vec<Fate>,
+    /// The revocations that would drop each entry (its strikers).
+    strikers: Vec<Vec<usize>>,
+    /// The entries each revocation would drop.
+    strikes: Vec<Vec<usize>>,
+    /// The entries each add introduces (its device's, with it in their past).
+    introduces: Vec<Vec<usize>>,
+    open_strikers: Vec<usize>,
+    striker_in: Vec<bool>,
+    open_adds: Vec<usize>,
+    intro_in: Vec<bool>,
+    queue: Vec<usize>,
 }
 
-impl Rules<'_> {
-    fn fate(fate: &BTreeMap<usize, Fate>, i: usize) -> Fate {
-        fate.get(&i).copied().unwrap_or(Fate::Out)
+impl<'a> Retention<'a> {
+    fn new(log: &'a DeviceLog, order: &[usize]) -> Self {
+        let n = log.nodes.len();
+        let mut adds: HashMap<DeviceId, Vec<usize>> = HashMap::new();
+        let mut revocations: HashMap<DeviceId, Vec<usize>> = HashMap::new();
+        let mut fate = vec![Fate::Out; n];
+        for &i in order {
+            let Some(node) = log.nodes.get(i) else {
+                continue;
+            };
+            if let Some(f) = fate.get_mut(i) {
+                *f = Fate::Open;
+            }
+            match &node.entry.op {
+                DeviceOp::Genesis { device, .. } | DeviceOp::AddDevice { device, .. } => {
+                    adds.entry(device.device).or_default().push(i);
+                }
+                DeviceOp::RevokeDevice { device, .. } => {
+                    revocations.entry(*device).or_default().push(i);
+                }
+                _ => {}
+            }
+        }
+        let mut r = Self {
+            log,
+            fate,
+            strikers: vec![Vec::new(); n],
+            strikes: vec![Vec::new(); n],
+            introduces: vec![Vec::new(); n],
+            open_strikers: vec![0; n],
+            striker_in: vec![false; n],
+            open_adds: vec![0; n],
+            intro_in: vec![false; n],
+            queue: order.iter().rev().copied().collect(),
+        };
+        for &i in order {
+            let Some(node) = log.nodes.get(i) else {
+                continue;
+            };
+            let author = node.entry.author;
+            let revs = revocations.get(&author).map(Vec::as_slice).unwrap_or(&[]);
+            let author_adds = adds.get(&author).map(Vec::as_slice).unwrap_or(&[]);
+            log.work.add(revs.len() + author_adds.len() + 1);
+            for &s in revs {
+                let outside = log.nodes.get(s).is_some_and(|n| !n.ancestors.contains(i));
+                if s != i && outside {
+                    push(&mut r.strikers, i, s);
+                    push(&mut r.strikes, s, i);
+                }
+            }
+            for &a in author_adds {
+                if node.ancestors.contains(a) {
+                    push(&mut r.introduces, a, i);
+                }
+            }
+            let strikers = r.strikers.get(i).map_or(0, Vec::len);
+            if let Some(c) = r.open_strikers.get_mut(i) {
+                *c = strikers;
+            }
+        }
+        for introduced in &r.introduces {
+            for &i in introduced {
+                if let Some(c) = r.open_adds.get_mut(i) {
+                    *c += 1;
+                }
+            }
+        }
+        r
     }
 
-    fn author(&self, i: usize) -> Option<DeviceId> {
-        self.log.nodes.get(i).map(|n| n.entry.author)
+    fn fate(&self, i: usize) -> Fate {
+        self.fate.get(i).copied().unwrap_or(Fate::Out)
     }
 
-    fn in_past_of(&self, i: usize, of: usize) -> bool {
+    fn is_revocation(&self, i: usize) -> bool {
         self.log
             .nodes
-            .get(of)
-            .is_some_and(|n| n.ancestors.contains(i))
+            .get(i)
+            .is_some_and(|n| matches!(n.entry.op, DeviceOp::RevokeDevice { .. }))
     }
 
-    /// The revocations of `i`'s author that have `i` outside their causal
-    /// past (they drop it if kept).
-    fn strikers(&self, i: usize) -> impl Iterator<Item = usize> + '_ {
-        let author = self.author(i);
-        author
-            .and_then(|a| self.revocations.get(&a))
-            .into_iter()
-            .flatten()
-            .copied()
-            .filter(move |&r| r != i && !self.in_past_of(i, r))
+    /// Whether a kept add in `i`'s past introduced its author (the genesis
+    /// introduces itself).
+    fn grounded(&self, i: usize) -> bool {
+        self.intro_in.get(i).copied().unwrap_or(false) || self.is_genesis(i)
     }
 
-    /// Whether `r` (a revocation) would drop `i`.
+    fn is_genesis(&self, i: usize) -> bool {
+        self.log
+            .nodes
+            .get(i)
+            .is_some_and(|n| matches!(n.entry.op, DeviceOp::Genesis { .. }))
+    }
+
+    /// Step 1 for one open entry: what follows from what is decided.
+    fn decide(&self, i: usize) -> Fate {
+        if self.is_genesis(i) {
+            return Fate::In;
+        }
+        if self.striker_in.get(i).copied().unwrap_or(false) {
+            return Fate::Out;
+        }
+        let intro_in = self.intro_in.get(i).copied().unwrap_or(false);
+        let open_adds = self.open_adds.get(i).copied().unwrap_or(0);
+        if !intro_in && open_adds == 0 {
+            return Fate::Out;
+        }
+        if intro_in && self.open_strikers.get(i).copied().unwrap_or(0) == 0 {
+            return Fate::In;
+        }
+        Fate::Open
+    }
+
+    /// Decides `i` and tells the entries it strikes or introduces.
+    fn set(&mut self, i: usize, next: Fate) {
+        if self.fate(i) != Fate::Open || next == Fate::Open {
+            return;
+        }
+        if let Some(f) = self.fate.get_mut(i) {
+            *f = next;
+        }
+        let struck = self
+            .strikes
+            .get_mut(i)
+            .map(std::mem::take)
+            .unwrap_or_default();
+        self.log.work.add(struck.len());
+        for &x in &struck {
+            if let Some(c) = self.open_strikers.get_mut(x) {
+                *c = c.saturating_sub(1);
+            }
+            if next == Fate::In
+                && let Some(b) = self.striker_in.get_mut(x)
+            {
+                *b = true;
+            }
+            self.queue.push(x);
+        }
+        let introduced = self
+            .introduces
+            .get_mut(i)
+            .map(std::mem::take)
+            .unwrap_or_default();
+        self.log.work.add(introduced.len());
+        for &x in &introduced {
+            if let Some(c) = self.open_adds.get_mut(x) {
+                *c = c.saturating_sub(1);
+            }
+            if next == Fate::In
+                && let Some(b) = self.intro_in.get_mut(x)
+            {
+                *b = true;
+            }
+            self.queue.push(x);
+        }
+        // Restored for the resolve steps, which read who strikes whom.
+        if let Some(s) = self.strikes.get_mut(i) {
+            *s = struck;
+        }
+        if let Some(s) = self.introduces.get_mut(i) {
+            *s = introduced;
+        }
+    }
+
+    /// Step 1 until nothing more follows.
+    fn propagate(&mut self) {
+        while let Some(i) = self.queue.pop() {
+            self.log.work.add(1);
+            if self.fate(i) == Fate::Open {
+                let next = self.decide(i);
+                self.set(i, next);
+            }
+        }
+    }
+
+    /// Whether revocation `r` would drop `i`.
     fn strikes(&self, r: usize, i: usize) -> bool {
-        self.strikers(i).any(|s| s == r)
-    }
-
-    /// Whether the author of `i` is introduced by a kept add in its causal
-    /// past (`In`), by none that could be kept (`Out`), or not yet known.
-    fn introduction(&self, i: usize, fate: &BTreeMap<usize, Fate>) -> Fate {
-        let Some(n) = self.log.nodes.get(i) else {
-            return Fate::Out;
-        };
-        if matches!(n.entry.op, DeviceOp::Genesis { .. }) {
-            return Fate::In;
-        }
-        let mut open = false;
-        for &a in self.adds.get(&n.entry.author).into_iter().flatten() {
-            if !n.ancestors.contains(a) {
-                continue;
-            }
-            match Self::fate(fate, a) {
-                Fate::In => return Fate::In,
-                Fate::Open => open = true,
-                Fate::Out => {}
-            }
-        }
-        if open { Fate::Open } else { Fate::Out }
-    }
-
-    /// Step 1 for one open entry.
-    fn decide(&self, i: usize, fate: &BTreeMap<usize, Fate>) -> Fate {
-        let Some(n) = self.log.nodes.get(i) else {
-            return Fate::Out;
-        };
-        if matches!(n.entry.op, DeviceOp::Genesis { .. }) {
-            return Fate::In;
-        }
-        if !n.active_at_issuance.contains(&n.entry.author) {
-            return Fate::Out;
-        }
-        let mut strikers_open = false;
-        for s in self.strikers(i) {
-            match Self::fate(fate, s) {
-                Fate::In => return Fate::Out,
-                Fate::Open => strikers_open = true,
-                Fate::Out => {}
-            }
-        }
-        match self.introduction(i, fate) {
-            Fate::Out => Fate::Out,
-            Fate::In if !strikers_open => Fate::In,
-            _ => Fate::Open,
-        }
+        self.strikers.get(i).is_some_and(|s| s.contains(&r))
     }
 
     /// Steps 2 to 4, once step 1 decides nothing more.
-    fn resolve(&self, order: &[usize], fate: &BTreeMap<usize, Fate>) -> Vec<(usize, Fate)> {
+    fn resolve(&self, order: &[usize]) -> Vec<(usize, Fate)> {
+        self.log.work.add(order.len());
         let open: Vec<usize> = order
             .iter()
             .copied()
-            .filter(|&i| Self::fate(fate, i) == Fate::Open)
+            .filter(|&i| self.fate(i) == Fate::Open)
             .collect();
-        let grounded = |i: usize| self.introduction(i, fate) == Fate::In;
         let revocations: Vec<usize> = open
             .iter()
             .copied()
-            .filter(|&i| {
-                self.log
-                    .nodes
-                    .get(i)
-                    .is_some_and(|n| matches!(n.entry.op, DeviceOp::RevokeDevice { .. }))
-                    && grounded(i)
-            })
+            .filter(|&i| self.is_revocation(i) && self.grounded(i))
             .collect();
+        let contested = |r: usize| {
+            let strikers = self.strikers.get(r).map(Vec::as_slice).unwrap_or(&[]);
+            self.log.work.add(strikers.len());
+            strikers.iter().copied()
+        };
         let mutual: Vec<(usize, Fate)> = revocations
             .iter()
             .copied()
             .filter(|&r| {
-                revocations
-                    .iter()
-                    .any(|&other| self.strikes(r, other) && self.strikes(other, r))
+                contested(r).any(|other| {
+                    self.fate(other) == Fate::Open
+                        && self.is_revocation(other)
+                        && self.grounded(other)
+                        && self.strikes(other, r)
+                        && self.strikes(r, other)
+                })
             })
             .map(|r| (r, Fate::In))
             .collect();
@@ -382,15 +498,18 @@ impl Rules<'_> {
         let unopposed: Vec<(usize, Fate)> = revocations
             .iter()
             .copied()
-            .filter(|&r| {
-                self.strikers(r)
-                    .all(|s| Self::fate(fate, s) != Fate::Open || !grounded(s))
-            })
+            .filter(|&r| contested(r).all(|s| self.fate(s) != Fate::Open || !self.grounded(s)))
             .map(|r| (r, Fate::In))
             .collect();
         if !unopposed.is_empty() {
             return unopposed;
         }
         open.into_iter().map(|i| (i, Fate::Out)).collect()
+    }
+}
+
+fn push(lists: &mut [Vec<usize>], at: usize, value: usize) {
+    if let Some(list) = lists.get_mut(at) {
+        list.push(value);
     }
 }

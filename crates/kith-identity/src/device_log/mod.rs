@@ -33,10 +33,15 @@ use crate::keys::{DeviceKeys, verify_join, verify_prekey, verify_record, verify_
 
 mod bitset;
 mod evaluate;
+mod incremental;
+mod pending;
 mod state;
+mod work;
 
 use bitset::BitSet;
+use incremental::Incremental;
 pub use state::{Compromise, DeviceState, DeviceStatus, Inserted, LogState, MergeReport};
+use work::Work;
 
 /// One stored entry.
 #[derive(Clone, Debug)]
@@ -48,8 +53,6 @@ struct Node {
     depth: u64,
     /// Indices of every entry in this entry's causal past.
     ancestors: BitSet,
-    /// Active devices of the log as the author saw it (its causal past).
-    active_at_issuance: BTreeSet<DeviceId>,
 }
 
 /// Most entries held back waiting for parents.
@@ -63,9 +66,20 @@ pub struct DeviceLog {
     by_hash: HashMap<EntryHash, usize>,
     /// Entries whose parents have not arrived, by hash.
     pending: BTreeMap<EntryHash, SignedDeviceEntry>,
+    /// Held-back entries by a parent they wait for (`None`: the genesis).
+    waiting: HashMap<Option<EntryHash>, Vec<EntryHash>>,
+    /// Each author's entries, in the order stored.
+    by_author: HashMap<DeviceId, Vec<usize>>,
+    /// The entries adding each device.
+    adds_of: HashMap<DeviceId, Vec<usize>>,
+    /// Authors with two entries of one sequence number.
+    equivocators: BTreeSet<DeviceId>,
     /// Rollback evidence (the only part of the state not derived from entries).
     rollbacks: BTreeSet<Compromise>,
     state: LogState,
+    incremental: Incremental,
+    /// Evaluation steps taken, for tests of how work grows.
+    work: Work,
 }
 
 /// The hash of a signed device-log entry.
@@ -126,8 +140,14 @@ impl DeviceLog {
             nodes: Vec::new(),
             by_hash: HashMap::new(),
             pending: BTreeMap::new(),
+            waiting: HashMap::new(),
+            by_author: HashMap::new(),
+            adds_of: HashMap::new(),
+            equivocators: BTreeSet::new(),
+            incremental: Incremental::default(),
             rollbacks: BTreeSet::new(),
             state: LogState::default(),
+            work: Work::default(),
         }
     }
 
@@ -180,22 +200,31 @@ impl DeviceLog {
         self.nodes.iter().map(|n| &n.signed)
     }
 
+    /// The elementary steps evaluating this log has taken so far (entries
+    /// and relations between them examined): how the work grows with the
+    /// log, measured without a clock.
+    pub fn evaluation_steps(&self) -> u64 {
+        self.work.get()
+    }
+
     /// Entries waiting for parents.
     pub fn pending_len(&self) -> usize {
         self.pending.len()
     }
 
     /// Inserts many entries, in any order; commutative and idempotent.
+    /// The log is evaluated once, at the end.
     pub fn merge(&mut self, entries: impl IntoIterator<Item = SignedDeviceEntry>) -> MergeReport {
         let mut report = MergeReport::default();
         for signed in entries {
-            match self.insert(signed) {
+            match self.insert_unevaluated(signed) {
                 Ok(Inserted::New(_)) => report.added += 1,
                 Ok(Inserted::Known(_)) => {}
                 Ok(Inserted::Pending(_)) => report.pending += 1,
                 Err(e) => report.rejected.push(e),
             }
         }
+        self.refresh();
         report.pending = self.pending.len();
         report
     }
@@ -203,6 +232,19 @@ impl DeviceLog {
     /// Inserts one entry after checking it. Entries whose parents are not
     /// yet known are held back and inserted when the parents arrive.
     pub fn insert(&mut self, signed: SignedDeviceEntry) -> Result<Inserted> {
+        let inserted = self.insert_unevaluated(signed);
+        self.refresh();
+        inserted
+    }
+
+    /// Evaluates the log if an entry was stored without a shortcut.
+    fn refresh(&mut self) {
+        if !self.incremental.fresh {
+            self.evaluate();
+        }
+    }
+
+    fn insert_unevaluated(&mut self, signed: SignedDeviceEntry) -> Result<Inserted> {
         let hash = entry_hash(&signed)?;
         if self.by_hash.contains_key(&hash) {
             return Ok(Inserted::Known(hash));
@@ -213,47 +255,29 @@ impl DeviceLog {
         if entry.account.is_some_and(|a| a != self.account) {
             return Err(IdentityError::WrongAccount);
         }
-        if !entry.parents.iter().all(|p| self.by_hash.contains_key(p))
-            || self.nodes.is_empty() && entry.account.is_some()
-        {
+        let missing: Vec<Option<EntryHash>> = entry
+            .parents
+            .iter()
+            .filter(|p| !self.by_hash.contains_key(*p))
+            .map(|p| Some(*p))
+            .chain((self.nodes.is_empty() && entry.account.is_some()).then_some(None))
+            .collect();
+        if !missing.is_empty() {
+            if self.pending.contains_key(&hash) {
+                return Ok(Inserted::Pending(hash));
+            }
             if self.pending.len() >= MAX_PENDING {
                 return Err(IdentityError::LogFull);
+            }
+            for parent in missing {
+                self.waiting.entry(parent).or_default().push(hash);
             }
             self.pending.insert(hash, signed);
             return Ok(Inserted::Pending(hash));
         }
         self.insert_ready(hash, signed, entry)?;
-        self.drain_pending();
-        self.evaluate();
+        self.drain_pending(hash);
         Ok(Inserted::New(hash))
-    }
-
-    /// Retries held-back entries until no more can be inserted.
-    fn drain_pending(&mut self) {
-        loop {
-            let ready: Vec<EntryHash> = self
-                .pending
-                .iter()
-                .filter(|(_, s)| {
-                    s.peek(limits::MAX_ENTRY_BYTES).is_ok_and(|e| {
-                        !self.nodes.is_empty()
-                            && e.parents.iter().all(|p| self.by_hash.contains_key(p))
-                    })
-                })
-                .map(|(h, _)| *h)
-                .collect();
-            if ready.is_empty() {
-                return;
-            }
-            for hash in ready {
-                if let Some(signed) = self.pending.remove(&hash)
-                    && let Ok(entry) = signed.peek(limits::MAX_ENTRY_BYTES)
-                {
-                    // A held-back entry that turns out invalid is dropped.
-                    let _ = self.insert_ready(hash, signed, entry);
-                }
-            }
-        }
     }
 
     /// Checks an entry whose parents are all known and stores it.
@@ -286,26 +310,55 @@ impl DeviceLog {
             depth = depth.max(node.depth.saturating_add(1));
         }
         self.check_structure(&signed, &entry, &ancestors)?;
-        let active_at_issuance = match entry.op {
-            DeviceOp::Genesis { .. } => BTreeSet::new(),
-            _ => {
-                let view = self.view(&ancestors);
-                if !view.active().contains(&entry.author) {
-                    return Err(IdentityError::NotAuthorized);
-                }
-                view.active()
+        let past = ancestors.count();
+        if !self.incremental.fresh && past == self.nodes.len() {
+            // On top of everything: evaluate once so the entry, and those
+            // that follow it, take the shortcut.
+            self.evaluate();
+        }
+        let shortcut = self.shortcut(&entry, past);
+        if !matches!(entry.op, DeviceOp::Genesis { .. }) {
+            // Active as the author saw the log: the state itself for a
+            // shortcut (a sibling's author is not one the last sink
+            // changed), else the view of the causal past.
+            let active = match shortcut {
+                Some(_) => self.state.is_active(&entry.author),
+                None => self.view(&ancestors).active().contains(&entry.author),
+            };
+            if !active {
+                return Err(IdentityError::NotAuthorized);
             }
-        };
+        }
         let index = self.nodes.len();
+        let author = entry.author;
+        if self
+            .by_author
+            .get(&author)
+            .into_iter()
+            .flatten()
+            .any(|&i| self.nodes.get(i).is_some_and(|n| n.entry.seq == entry.seq))
+        {
+            self.equivocators.insert(author);
+        }
+        if let DeviceOp::Genesis { device, .. } | DeviceOp::AddDevice { device, .. } = &entry.op {
+            self.adds_of.entry(device.device).or_default().push(index);
+        }
+        self.by_author.entry(author).or_default().push(index);
         self.nodes.push(Node {
             hash,
             signed,
             entry,
             depth,
             ancestors,
-            active_at_issuance,
         });
         self.by_hash.insert(hash, index);
+        match shortcut {
+            Some(shortcut) => self.apply_shortcut(index, shortcut),
+            None => {
+                self.incremental.fresh = false;
+                self.incremental.last_sink = None;
+            }
+        }
         Ok(())
     }
 
@@ -372,11 +425,13 @@ impl DeviceLog {
                     DeviceOp::RotatePrekey { prekey } => verify_prekey(&entry.author, prekey)?,
                     DeviceOp::ProveTransport { signature } => {
                         let transport = self
-                            .nodes
-                            .iter()
-                            .enumerate()
-                            .filter(|(i, _)| ancestors.contains(*i))
-                            .find_map(|(_, n)| match &n.entry.op {
+                            .adds_of
+                            .get(&entry.author)
+                            .into_iter()
+                            .flatten()
+                            .filter(|&&i| ancestors.contains(i))
+                            .filter_map(|&i| self.nodes.get(i))
+                            .find_map(|n| match &n.entry.op {
                                 DeviceOp::Genesis { device, .. }
                                 | DeviceOp::AddDevice { device, .. }
                                     if device.device == entry.author =>
@@ -388,23 +443,36 @@ impl DeviceLog {
                             .ok_or(IdentityError::InvalidEntry("proof for an unknown device"))?;
                         verify_transport_proof(&entry.author, &transport, signature)?;
                     }
-                    DeviceOp::RevokeDevice { device, cutoff, .. } => {
-                        let seen = self
-                            .nodes
-                            .iter()
-                            .enumerate()
-                            .filter(|(i, n)| ancestors.contains(*i) && n.entry.author == *device)
-                            .map(|(_, n)| n.entry.seq)
-                            .max();
-                        if seen != *cutoff {
-                            return invalid("revocation cut-off does not match its causal past");
-                        }
+                    DeviceOp::RevokeDevice { device, cutoff, .. }
+                        if self.last_seen(device, ancestors) != *cutoff =>
+                    {
+                        return invalid("revocation cut-off does not match its causal past");
                     }
                     _ => {}
                 }
             }
         }
         Ok(())
+    }
+
+    /// The newest sequence number of `device` among `ancestors`. A device
+    /// that never equivocated has a chain, stored in order, whose entries in
+    /// a causal past are a prefix of it: found by bisection.
+    fn last_seen(&self, device: &DeviceId, ancestors: &BitSet) -> Option<u64> {
+        let chain = self.by_author.get(device).map(Vec::as_slice).unwrap_or(&[]);
+        let seq = |i: &usize| self.nodes.get(*i).map(|n| n.entry.seq);
+        if self.equivocators.contains(device) {
+            self.work.add(chain.len());
+            return chain
+                .iter()
+                .filter(|&&i| ancestors.contains(i))
+                .filter_map(seq)
+                .max();
+        }
+        self.work
+            .add(usize::BITS.saturating_sub(chain.len().leading_zeros()) as usize + 1);
+        let seen = chain.partition_point(|&i| ancestors.contains(i));
+        seen.checked_sub(1).and_then(|k| chain.get(k)).and_then(seq)
     }
 
     /// Writes a new entry by this device and inserts it.
@@ -419,10 +487,11 @@ impl DeviceLog {
             return Err(IdentityError::NotAuthorized);
         }
         let last = self
-            .nodes
-            .iter()
-            .enumerate()
-            .filter(|(_, n)| n.entry.author == author)
+            .by_author
+            .get(&author)
+            .into_iter()
+            .flatten()
+            .filter_map(|&i| self.nodes.get(i).map(|n| (i, n)))
             .max_by_key(|(_, n)| n.entry.seq);
         let (seq, prev) = match last {
             Some((i, n)) => (n.entry.seq.saturating_add(1), Some((i, n.hash))),
@@ -447,9 +516,11 @@ impl DeviceLog {
         let op = match op {
             DeviceOp::RevokeDevice { device, reason, .. } => {
                 let cutoff = self
-                    .nodes
-                    .iter()
-                    .filter(|n| n.entry.author == device)
+                    .by_author
+                    .get(&device)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|&i| self.nodes.get(i))
                     .map(|n| n.entry.seq)
                     .max();
                 DeviceOp::RevokeDevice {
