@@ -254,7 +254,7 @@ impl View {
     }
 }
 
-/// Where an entry stands while [`DeviceLog::retained`] decides.
+/// Where an entry stands while [`DeviceLog::retention`] decides.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Fate {
     Open,
@@ -333,18 +333,14 @@ impl<'a> Retention<'a> {
             for &a in author_adds {
                 if node.ancestors.contains(a) {
                     push(&mut r.introduces, a, i);
+                    if let Some(c) = r.open_adds.get_mut(i) {
+                        *c += 1;
+                    }
                 }
             }
             let strikers = r.strikers.get(i).map_or(0, Vec::len);
             if let Some(c) = r.open_strikers.get_mut(i) {
                 *c = strikers;
-            }
-        }
-        for introduced in &r.introduces {
-            for &i in introduced {
-                if let Some(c) = r.open_adds.get_mut(i) {
-                    *c += 1;
-                }
             }
         }
         r
@@ -401,46 +397,23 @@ impl<'a> Retention<'a> {
         if let Some(f) = self.fate.get_mut(i) {
             *f = next;
         }
-        let struck = self
-            .strikes
-            .get_mut(i)
-            .map(std::mem::take)
-            .unwrap_or_default();
-        self.log.work.add(struck.len());
-        for &x in &struck {
-            if let Some(c) = self.open_strikers.get_mut(x) {
-                *c = c.saturating_sub(1);
+        let is_in = next == Fate::In;
+        let struck = self.strikes.get(i).map(Vec::as_slice).unwrap_or(&[]);
+        let introduced = self.introduces.get(i).map(Vec::as_slice).unwrap_or(&[]);
+        self.log.work.add(struck.len() + introduced.len());
+        for (dependents, open, any_in) in [
+            (struck, &mut self.open_strikers, &mut self.striker_in),
+            (introduced, &mut self.open_adds, &mut self.intro_in),
+        ] {
+            for &x in dependents {
+                if let Some(c) = open.get_mut(x) {
+                    *c = c.saturating_sub(1);
+                }
+                if is_in && let Some(b) = any_in.get_mut(x) {
+                    *b = true;
+                }
+                self.queue.push(x);
             }
-            if next == Fate::In
-                && let Some(b) = self.striker_in.get_mut(x)
-            {
-                *b = true;
-            }
-            self.queue.push(x);
-        }
-        let introduced = self
-            .introduces
-            .get_mut(i)
-            .map(std::mem::take)
-            .unwrap_or_default();
-        self.log.work.add(introduced.len());
-        for &x in &introduced {
-            if let Some(c) = self.open_adds.get_mut(x) {
-                *c = c.saturating_sub(1);
-            }
-            if next == Fate::In
-                && let Some(b) = self.intro_in.get_mut(x)
-            {
-                *b = true;
-            }
-            self.queue.push(x);
-        }
-        // Restored for the resolve steps, which read who strikes whom.
-        if let Some(s) = self.strikes.get_mut(i) {
-            *s = struck;
-        }
-        if let Some(s) = self.introduces.get_mut(i) {
-            *s = introduced;
         }
     }
 
@@ -455,9 +428,15 @@ impl<'a> Retention<'a> {
         }
     }
 
-    /// Whether revocation `r` would drop `i`.
+    /// Whether revocation `r` would drop `i` (both open, so both members):
+    /// it revokes `i`'s author and has `i` outside its causal past.
     fn strikes(&self, r: usize, i: usize) -> bool {
-        self.strikers.get(i).is_some_and(|s| s.contains(&r))
+        let (Some(rn), Some(author)) = (self.log.nodes.get(r), self.log.nodes.get(i)) else {
+            return false;
+        };
+        r != i
+            && matches!(rn.entry.op, DeviceOp::RevokeDevice { device, .. } if device == author.entry.author)
+            && !rn.ancestors.contains(i)
     }
 
     /// Steps 2 to 4, once step 1 decides nothing more.

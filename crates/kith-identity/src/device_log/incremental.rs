@@ -80,7 +80,7 @@ impl DeviceLog {
         let Some(node) = self.nodes.get(index) else {
             return;
         };
-        let (entry, hash, depth) = (node.entry.clone(), node.hash, node.depth);
+        let (entry, hash, depth) = (&node.entry, node.hash, node.depth);
         let author = entry.author;
         let inc = &mut self.incremental;
         let state = &mut self.state;

@@ -331,13 +331,15 @@ impl DeviceLog {
         }
         let index = self.nodes.len();
         let author = entry.author;
-        if self
+        // An author's chain is stored in order, so an entry whose sequence
+        // number is not past the author's last one reuses a number.
+        let last_seq = self
             .by_author
             .get(&author)
-            .into_iter()
-            .flatten()
-            .any(|&i| self.nodes.get(i).is_some_and(|n| n.entry.seq == entry.seq))
-        {
+            .and_then(|chain| chain.last())
+            .and_then(|&i| self.nodes.get(i))
+            .map(|n| n.entry.seq);
+        if last_seq.is_some_and(|last| entry.seq <= last) {
             self.equivocators.insert(author);
         }
         if let DeviceOp::Genesis { device, .. } | DeviceOp::AddDevice { device, .. } = &entry.op {
