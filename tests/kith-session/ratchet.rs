@@ -1,7 +1,7 @@
 //! Pairwise sessions: round trips, replays, reordering, limits, forward
 //! secrecy and post-compromise security.
 
-use kith_session::ratchet::MAX_STORED_SKIPPED;
+use kith_session::ratchet::{MAX_SKIP, MAX_STORED_SKIPPED};
 use kith_session::{SessionError, Sessions};
 use kith_wire::SessionMessage;
 
@@ -139,6 +139,54 @@ fn skipped_keys_are_bounded() {
         bob.receive(&alice, &messages[600]).unwrap(),
         600u32.to_le_bytes()
     );
+}
+
+/// A message claiming a new chain as far ahead as the skip limit allows,
+/// with a ciphertext that cannot open: the most work one forged header
+/// can ask for.
+fn far_ahead_forgery(genuine: &SessionMessage) -> SessionMessage {
+    let SessionMessage::Ratchet(m) = genuine else {
+        panic!("expected a ratchet message")
+    };
+    let mut forged = m.clone();
+    forged.header.dh = device("elsewhere").remote().identity_key;
+    forged.header.pn = MAX_SKIP - 1;
+    forged.header.n = MAX_SKIP;
+    SessionMessage::Ratchet(forged)
+}
+
+#[test]
+fn forged_headers_derive_at_most_one_budget_of_keys() {
+    let (mut alice, mut bob) = established();
+    let genuine = alice.send(&bob, b"genuine");
+    let between: Vec<_> = (0..2u8).map(|i| alice.send(&bob, &[i])).collect();
+    let later = alice.send(&bob, b"later");
+    let before = bob.record_bytes(&alice);
+    // A forwarder replaces bodies with forgeries whose headers claim to be
+    // far ahead: each would make Bob derive ~50,000 keys before its
+    // ciphertext fails.
+    for _ in 0..3 {
+        assert!(bob.receive(&alice, &far_ahead_forgery(&genuine)).is_err());
+    }
+    assert_eq!(bob.record_bytes(&alice), before);
+    let derived = bob.sessions.keys_derived_ahead();
+    assert!(
+        derived <= u64::from(2 * MAX_SKIP),
+        "three forged headers made Bob derive {derived} keys"
+    );
+    // The budget is spent: a genuine message that needs three keys skipped
+    // waits for the next batch, and nothing changed meanwhile.
+    assert_eq!(
+        bob.receive(&alice, &later).unwrap_err(),
+        SessionError::OverBudget
+    );
+    assert_eq!(bob.record_bytes(&alice), before);
+    bob.sessions.renew_budget();
+    assert_eq!(bob.receive(&alice, &later).unwrap(), b"later");
+    assert_eq!(bob.receive(&alice, &genuine).unwrap(), b"genuine");
+    for (i, m) in between.iter().enumerate() {
+        assert_eq!(bob.receive(&alice, m).unwrap(), [i as u8]);
+    }
 }
 
 #[test]

@@ -603,38 +603,85 @@ fn large_messages_travel_in_frames_within_the_limit() {
     );
 }
 
+/// Alice's first message read by Bob (a session exists), delivered by
+/// hand: what the tests below tamper with travels the same way.
+fn pair_with_a_session() -> (kith_sync::sim::Sim, usize, usize, kith_wire::ConversationId) {
+    let (mut sim, a1, b1, conversation) = direct_pair();
+    sim.devices[a1]
+        .replica
+        .send_text(conversation, "hello", sim.now_ms)
+        .unwrap();
+    for frame in frames_for(&mut sim, a1, b1) {
+        deliver(&mut sim, a1, b1, frame);
+    }
+    assert_eq!(
+        texts(&sim, b1, &conversation),
+        vec![Some("hello".to_owned())]
+    );
+    (sim, a1, b1, conversation)
+}
+
+/// What `from` would send `to` as a new peer.
+fn frames_for(sim: &mut kith_sync::sim::Sim, from: usize, to: usize) -> Vec<SyncMessage> {
+    let to = sim.devices[to].replica.device_id();
+    sim.devices[from].replica.frames_for_new_peer(to, 1)
+}
+
+/// Hands `to` one frame from `from`, its answers dropped.
+fn deliver(sim: &mut kith_sync::sim::Sim, from: usize, to: usize, message: SyncMessage) {
+    let from = sim.devices[from].replica.device_id();
+    sim.devices[to]
+        .replica
+        .handle(Input::Received { from, message }, 1);
+}
+
+/// Hands `to` one frame of `entries` of `conversation` from `from`.
+fn deliver_entries(
+    sim: &mut kith_sync::sim::Sim,
+    from: usize,
+    to: usize,
+    conversation: kith_wire::ConversationId,
+    entries: Vec<kith_wire::WireEntry>,
+) {
+    let message = SyncMessage::Entries {
+        conversation,
+        entries,
+    };
+    deliver(sim, from, to, message);
+}
+
+/// The wire form of entries `ids`, as `from` sends them to `to`.
+fn wires_of(
+    sim: &mut kith_sync::sim::Sim,
+    from: usize,
+    to: usize,
+    ids: &[kith_wire::EntryHash],
+) -> Vec<kith_wire::WireEntry> {
+    let wires: Vec<kith_wire::WireEntry> = frames_for(sim, from, to)
+        .into_iter()
+        .flat_map(|f| match f {
+            SyncMessage::Entries { entries, .. } => entries,
+            _ => Vec::new(),
+        })
+        .collect();
+    ids.iter()
+        .map(|id| {
+            wires
+                .iter()
+                .find(|w| kith_sync::ids::entry_id(&w.header).unwrap() == *id)
+                .unwrap()
+                .clone()
+        })
+        .collect()
+}
+
 /// A forwarder swaps the envelopes of two entries by one author: opening
 /// the wrong one is rolled back (its body does not match the header), so
 /// no message key is burned and both bodies open once the right envelopes
 /// come.
 #[test]
 fn a_swapped_envelope_burns_no_message_key() {
-    let (mut sim, a1, b1, conversation) = direct_pair();
-    // A session first: Bob reads Alice's first message as usual.
-    sim.devices[a1]
-        .replica
-        .send_text(conversation, "hello", sim.now_ms)
-        .unwrap();
-    let bob_device = sim.devices[b1].replica.device_id();
-    let alice_device = sim.devices[a1].replica.device_id();
-    let frames =
-        |sim: &mut kith_sync::sim::Sim| sim.devices[a1].replica.frames_for_new_peer(bob_device, 1);
-    let deliver = |sim: &mut kith_sync::sim::Sim, message: SyncMessage| {
-        sim.devices[b1].replica.handle(
-            Input::Received {
-                from: alice_device,
-                message,
-            },
-            1,
-        );
-    };
-    for frame in frames(&mut sim) {
-        deliver(&mut sim, frame);
-    }
-    assert_eq!(
-        texts(&sim, b1, &conversation),
-        vec![Some("hello".to_owned())]
-    );
+    let (mut sim, a1, b1, conversation) = pair_with_a_session();
     let (x, _) = sim.devices[a1]
         .replica
         .send_text(conversation, "x", sim.now_ms)
@@ -643,40 +690,15 @@ fn a_swapped_envelope_burns_no_message_key() {
         .replica
         .send_text(conversation, "y", sim.now_ms)
         .unwrap();
-    let wires: Vec<kith_wire::WireEntry> = frames(&mut sim)
-        .into_iter()
-        .flat_map(|f| match f {
-            SyncMessage::Entries { entries, .. } => entries,
-            _ => Vec::new(),
-        })
-        .collect();
-    let find = |id| {
-        wires
-            .iter()
-            .find(|w| kith_sync::ids::entry_id(&w.header).unwrap() == id)
-            .unwrap()
-            .clone()
-    };
-    let (x_wire, y_wire) = (find(x), find(y));
+    let wires = wires_of(&mut sim, a1, b1, &[x, y]);
+    let (x_wire, y_wire) = (wires[0].clone(), wires[1].clone());
     // X arrives carrying Y's envelope.
     let mut swapped = x_wire.clone();
     swapped.body = y_wire.body.clone();
-    deliver(
-        &mut sim,
-        SyncMessage::Entries {
-            conversation,
-            entries: vec![swapped],
-        },
-    );
+    deliver_entries(&mut sim, a1, b1, conversation, vec![swapped]);
     // Then Y and X as they are.
     for wire in [y_wire, x_wire] {
-        deliver(
-            &mut sim,
-            SyncMessage::Entries {
-                conversation,
-                entries: vec![wire],
-            },
-        );
+        deliver_entries(&mut sim, a1, b1, conversation, vec![wire]);
     }
     let got = texts(&sim, b1, &conversation);
     assert_eq!(
@@ -688,4 +710,59 @@ fn a_swapped_envelope_burns_no_message_key() {
         ],
         "a body stayed unreadable"
     );
+}
+
+/// A forwarder replaces every body of a frame with an envelope whose
+/// header claims a new chain as far ahead as the skip limit allows: the
+/// whole frame makes Bob derive at most one budget of keys (not ~50,000
+/// per envelope), and the genuine bodies, out of order in a later frame,
+/// still open.
+#[test]
+fn a_frame_of_far_ahead_headers_costs_one_budget() {
+    let (mut sim, a1, b1, conversation) = pair_with_a_session();
+    let ids: Vec<kith_wire::EntryHash> = (0..6)
+        .map(|i| {
+            sim.devices[a1]
+                .replica
+                .send_text(conversation, &format!("m{i}"), sim.now_ms)
+                .unwrap()
+                .0
+        })
+        .collect();
+    let genuine = wires_of(&mut sim, a1, b1, &ids);
+    let elsewhere = kith_identity::DeviceKeys::generate("elsewhere", 0).unwrap();
+    let far_key = elsewhere.record().unwrap().identity_key;
+    let forged: Vec<kith_wire::WireEntry> = genuine
+        .iter()
+        .map(|wire| {
+            let mut wire = wire.clone();
+            for envelope in &mut wire.body.as_mut().unwrap().envelopes {
+                let header = match &mut envelope.message {
+                    kith_wire::SessionMessage::PreKey(p) => &mut p.message.header,
+                    kith_wire::SessionMessage::Ratchet(m) => &mut m.header,
+                };
+                header.dh = far_key;
+                header.pn = kith_session::ratchet::MAX_SKIP;
+                header.n = kith_session::ratchet::MAX_SKIP;
+            }
+            wire
+        })
+        .collect();
+    let before = sim.devices[b1].replica.sessions().keys_derived_ahead();
+    deliver_entries(&mut sim, a1, b1, conversation, forged);
+    let derived = sim.devices[b1].replica.sessions().keys_derived_ahead() - before;
+    assert!(
+        derived <= u64::from(kith_session::SKIP_BUDGET),
+        "one frame of six forged headers made Bob derive {derived} keys"
+    );
+    // The genuine bodies, newest first: the first one skips five keys.
+    let mut newest_first = genuine;
+    newest_first.reverse();
+    deliver_entries(&mut sim, a1, b1, conversation, newest_first);
+    let got = texts(&sim, b1, &conversation);
+    let want: Vec<Option<String>> = std::iter::once("hello".to_owned())
+        .chain((0..6).map(|i| format!("m{i}")))
+        .map(Some)
+        .collect();
+    assert_eq!(got, want, "a body stayed unreadable");
 }

@@ -16,6 +16,11 @@ pub enum SessionError {
     /// The message claims to be further ahead than the skip limit allows.
     #[error("message is too far ahead of its chain")]
     TooFarAhead,
+    /// Decrypting would derive more message keys ahead than this batch's
+    /// budget has left (see `Sessions::renew_budget`): try again in a later
+    /// batch; nothing was changed.
+    #[error("too many message keys to derive ahead in this batch")]
+    OverBudget,
     /// No session can decrypt the message (the sender's session is stale:
     /// ask it to start over).
     #[error("no session can decrypt this message")]

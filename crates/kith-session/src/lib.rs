@@ -29,6 +29,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+mod budget;
 mod error;
 pub mod ratchet;
 pub mod record;
@@ -36,6 +37,7 @@ mod sessions;
 pub mod store;
 pub mod x3dh;
 
+pub use budget::SKIP_BUDGET;
 pub use error::{Result, SessionError};
 pub use record::SessionRecord;
 pub use sessions::{FanOutResult, LocalDevice, RemoteDevice, Sessions};

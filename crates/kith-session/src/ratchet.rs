@@ -19,6 +19,7 @@ use kith_crypto::{SecretBytes, SecretVec};
 use kith_wire::{DhKey, RatchetHeader, RatchetMessage, encode};
 use serde::{Deserialize, Serialize};
 
+use crate::budget::SkipBudget;
 use crate::error::{Result, SessionError};
 
 /// Most message keys derived ahead for one incoming message.
@@ -164,12 +165,14 @@ impl RatchetState {
         Ok(RatchetMessage { header, ciphertext })
     }
 
-    /// Decrypts a message. On any error the state is unchanged.
-    pub fn decrypt(
+    /// Decrypts a message, deriving skipped keys from `budget`. On any
+    /// error the state is unchanged (the budget keeps what was spent).
+    pub(crate) fn decrypt(
         &mut self,
         ad: &[u8],
         message: &RatchetMessage,
         now_ms: u64,
+        budget: &mut SkipBudget,
     ) -> Result<SecretVec> {
         let header = &message.header;
         let full_ad = message_ad(ad, header)?;
@@ -198,7 +201,7 @@ impl RatchetState {
             return Err(SessionError::Duplicate);
         }
         let mut next = self.duplicate();
-        let plaintext = next.decrypt_new(&full_ad, message, now_ms)?;
+        let plaintext = next.decrypt_new(&full_ad, message, now_ms, budget)?;
         *self = next;
         Ok(plaintext)
     }
@@ -208,13 +211,14 @@ impl RatchetState {
         full_ad: &[u8],
         message: &RatchetMessage,
         now_ms: u64,
+        budget: &mut SkipBudget,
     ) -> Result<SecretVec> {
         let header = &message.header;
         if self.dhr != Some(header.dh) {
-            self.skip_until(header.pn, now_ms)?;
+            self.skip_until(header.pn, now_ms, budget)?;
             self.dh_ratchet(header.dh)?;
         }
-        self.skip_until(header.n, now_ms)?;
+        self.skip_until(header.n, now_ms, budget)?;
         let ckr = self.ckr.as_ref().ok_or(SessionError::NoSession)?;
         let (mk, next) = kdf_ck(ckr)?;
         let plaintext = AeadKey::from_secret(mk).open(full_ad, &message.ciphertext)?;
@@ -224,7 +228,7 @@ impl RatchetState {
         Ok(plaintext)
     }
 
-    fn skip_until(&mut self, until: u32, now_ms: u64) -> Result<()> {
+    fn skip_until(&mut self, until: u32, now_ms: u64, budget: &mut SkipBudget) -> Result<()> {
         let Some(mut ck) = self.ckr.take() else {
             return Ok(());
         };
@@ -232,6 +236,10 @@ impl RatchetState {
         if until > self.nr.saturating_add(MAX_SKIP) {
             self.ckr = Some(ck);
             return Err(SessionError::TooFarAhead);
+        }
+        if let Err(e) = budget.take(until.saturating_sub(self.nr)) {
+            self.ckr = Some(ck);
+            return Err(e);
         }
         while self.nr < until {
             let (mk, next) = kdf_ck(&ck)?;

@@ -13,6 +13,7 @@ use kith_wire::{
     AccountId, DeviceId, DhKey, Envelope, FanOut, PreKeyMessage, SessionMessage, SignedPrekey,
 };
 
+use crate::budget::SkipBudget;
 use crate::error::{Result, SessionError};
 use crate::ratchet::RatchetState;
 use crate::record::{PendingPreKey, SessionRecord, SessionState};
@@ -89,12 +90,16 @@ pub struct FanOutResult {
 #[derive(Debug)]
 pub struct Sessions<S> {
     store: S,
+    budget: SkipBudget,
 }
 
 impl<S: SessionStore> Sessions<S> {
     /// Sessions kept in `store`.
     pub fn new(store: S) -> Self {
-        Self { store }
+        Self {
+            store,
+            budget: SkipBudget::default(),
+        }
     }
 
     /// The store.
@@ -105,6 +110,22 @@ impl<S: SessionStore> Sessions<S> {
     /// The store, writable.
     pub fn store_mut(&mut self) -> &mut S {
         &mut self.store
+    }
+
+    /// Message keys derived ahead of their chains (skipped keys) by
+    /// everything decrypted so far: the work incoming messages caused.
+    pub fn keys_derived_ahead(&self) -> u64 {
+        self.budget.derived()
+    }
+
+    /// Starts a new batch of incoming messages: up to [`SKIP_BUDGET`]
+    /// message keys may be derived ahead until the next renewal. A message
+    /// that needs more than is left fails with `OverBudget` and changes
+    /// nothing, so it can be tried again in a later batch.
+    ///
+    /// [`SKIP_BUDGET`]: crate::SKIP_BUDGET
+    pub fn renew_budget(&mut self) {
+        self.budget.renew();
     }
 
     /// Whether a session with `device` exists.
@@ -193,19 +214,25 @@ impl<S: SessionStore> Sessions<S> {
         let mut record = self.store.load_session(&from.device)?.unwrap_or_default();
         let plaintext = match message {
             SessionMessage::PreKey(p) => match record.position_of_base_key(&p.base_key) {
-                Some(i) => Self::decrypt_with(&mut record, i, &p.message, now_ms)?,
+                Some(i) => {
+                    Self::decrypt_with(&mut record, i, &p.message, now_ms, &mut self.budget)?
+                }
                 None => self.respond(me, from, &mut record, p, now_ms, &mut accept)?,
             },
             SessionMessage::Ratchet(m) => {
                 let mut last = SessionError::NoSession;
                 let mut found = None;
                 for i in 0..record.states().len() {
-                    match Self::decrypt_with(&mut record, i, m, now_ms) {
+                    match Self::decrypt_with(&mut record, i, m, now_ms, &mut self.budget) {
                         Ok(plaintext) => {
                             found = Some(plaintext);
                             break;
                         }
-                        Err(e @ (SessionError::Duplicate | SessionError::TooFarAhead)) => last = e,
+                        Err(
+                            e @ (SessionError::Duplicate
+                            | SessionError::TooFarAhead
+                            | SessionError::OverBudget),
+                        ) => last = e,
                         Err(_) => {}
                     }
                 }
@@ -227,9 +254,10 @@ impl<S: SessionStore> Sessions<S> {
         index: usize,
         message: &kith_wire::RatchetMessage,
         now_ms: u64,
+        budget: &mut SkipBudget,
     ) -> Result<SecretVec> {
         let mut state = record.take(index).ok_or(SessionError::NoSession)?;
-        match state.ratchet.decrypt(&state.ad, message, now_ms) {
+        match state.ratchet.decrypt(&state.ad, message, now_ms, budget) {
             Ok(plaintext) => {
                 state.pending = None;
                 record.promote(state);
@@ -277,7 +305,10 @@ impl<S: SessionStore> Sessions<S> {
                 pending: None,
                 remote_base_key: Some(p.base_key),
             };
-            let plaintext = state.ratchet.decrypt(&state.ad, &p.message, now_ms)?;
+            let plaintext =
+                state
+                    .ratchet
+                    .decrypt(&state.ad, &p.message, now_ms, &mut self.budget)?;
             if !accept(plaintext.expose()) {
                 return Err(SessionError::Rejected);
             }

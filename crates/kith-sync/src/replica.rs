@@ -249,6 +249,10 @@ impl<S: Storage> Replica<S> {
     pub fn handle(&mut self, input: Input, now_ms: u64) -> Vec<Output> {
         // Session updates and entries of one input are committed together.
         self.sessions.store_mut().begin();
+        // One input is one frame: the keys its envelopes may derive ahead
+        // are bounded together (a body over the budget stays missing and
+        // is asked for again, in a later frame).
+        self.sessions.renew_budget();
         let outputs = self.dispatch(input, now_ms);
         // Nothing is acknowledged (sent) before what it acknowledges is durable.
         match self.flush() {
