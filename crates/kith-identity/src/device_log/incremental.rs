@@ -9,6 +9,11 @@
 //!
 //! Both need the last full evaluation to have been decided by step 1 alone
 //! (no contest resolved). Anything else is evaluated in full.
+//!
+//! Whether the author of an entry was active as it saw the log (checked
+//! before storing it) is, likewise, known without evaluating its past when
+//! its past is its previous entry's past and that entry: see
+//! [`DeviceLog::active_by_chain`].
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -154,5 +159,31 @@ impl DeviceLog {
             }
             Shortcut::Sibling => None,
         };
+    }
+}
+
+impl DeviceLog {
+    /// Whether `entry`'s author was active in the view of its causal past,
+    /// `past` entries, known without evaluating it: the author's previous
+    /// entry `p` is stored, so its author was active in the view of `p`'s
+    /// past; if the new entry's past is exactly `p`'s past and `p` (the
+    /// author learned nothing since), adding `p` changed no fate but its
+    /// own: `p` is a sink there, so it strikes and introduces nothing in
+    /// that set, it contests no revocation (any in its past has it outside
+    /// theirs only one way), and no kept revocation of its author is in its
+    /// past. Only a revocation of the author by itself makes it inactive.
+    /// `false` means: evaluate the past.
+    pub(super) fn active_by_chain(&self, entry: &DeviceLogEntry, past: usize) -> bool {
+        let Some(p) = entry
+            .prev
+            .and_then(|h| self.by_hash.get(&h))
+            .and_then(|&i| self.nodes.get(i))
+        else {
+            return false;
+        };
+        self.work.add(1);
+        let revokes_itself = matches!(p.entry.op,
+            DeviceOp::RevokeDevice { device, .. } if device == entry.author);
+        p.ancestors.count() + 1 == past && !revokes_itself
     }
 }

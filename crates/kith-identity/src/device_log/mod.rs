@@ -35,6 +35,7 @@ mod bitset;
 mod evaluate;
 mod incremental;
 mod pending;
+mod retention;
 mod state;
 mod work;
 
@@ -323,7 +324,10 @@ impl DeviceLog {
             // changed), else the view of the causal past.
             let active = match shortcut {
                 Some(_) => self.state.is_active(&entry.author),
-                None => self.view(&ancestors).active().contains(&entry.author),
+                None => {
+                    self.active_by_chain(&entry, past)
+                        || self.view(&ancestors).active().contains(&entry.author)
+                }
             };
             if !active {
                 return Err(IdentityError::NotAuthorized);
