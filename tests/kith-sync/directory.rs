@@ -1,10 +1,10 @@
 //! The device directory travels with sync: device logs (own and, to own
 //! devices, contacts') and signed address announcements.
 
-use kith_identity::{DeviceKeys, DeviceLog};
+use kith_identity::{Compromise, DeviceKeys, DeviceLog};
 use kith_session::Sessions;
-use kith_sync::{MemoryStorage, Replica};
-use kith_wire::{AddressAnnouncement, DeviceOp, RevokeReason, domain};
+use kith_sync::{Event, Input, MemoryStorage, Output, Replica};
+use kith_wire::{AddressAnnouncement, DeviceOp, Directory, RevokeReason, SyncMessage, domain};
 
 use crate::{account, world};
 
@@ -234,9 +234,9 @@ fn a_claimed_endpoint_maps_to_the_device_that_proved_it() {
     let outputs = carol.handle(
         Input::Received {
             from: mallory_device,
-            message: kith_wire::SyncMessage::Directory(kith_wire::Directory {
+            message: SyncMessage::Directory(Directory {
                 logs: vec![mallory.entries().cloned().collect()],
-                addresses: Vec::new(),
+                ..Directory::default()
             }),
         },
         1,
@@ -257,5 +257,72 @@ fn a_claimed_endpoint_maps_to_the_device_that_proved_it() {
             .iter()
             .any(|o| matches!(o, Output::Event(Event::Refused { .. }))),
         "the claim was not reported"
+    );
+}
+
+/// A device restored from an old backup presents, in sync, heads older than
+/// an entry it wrote and others hold: they take it as a rollback (the
+/// account's log is compromise evidence). An entry it wrote after the
+/// connection began, reaching a device by another path before the claim it
+/// sent earlier, is no rollback.
+#[test]
+fn a_device_presenting_an_older_log_than_it_wrote_is_caught_in_sync() {
+    let (mut sim, ids) = world(vec![account("alice", 1), account("bob", 1)]);
+    let (a1, b1) = (ids[0][0], ids[1][0]);
+    let alice = sim.devices[a1].replica.account_id();
+    let a1_id = sim.devices[a1].replica.device_id();
+    let heads = |sim: &kith_sync::sim::Sim| {
+        let log = sim.devices[a1].replica.device_log(&alice).unwrap();
+        log.state().heads.clone()
+    };
+    let rename = |sim: &mut kith_sync::sim::Sim, name: &str| {
+        let mut log = sim.devices[a1].replica.device_log(&alice).unwrap().clone();
+        let op = DeviceOp::Profile { name: name.into() };
+        log.append(sim.devices[a1].replica.keys(), op, 9).unwrap();
+        sim.devices[a1].replica.update_log(log);
+    };
+    let claim = |sim: &mut kith_sync::sim::Sim, heads: Vec<kith_wire::EntryHash>| {
+        let message = SyncMessage::Directory(Directory {
+            heads,
+            ..Directory::default()
+        });
+        let input = Input::Received {
+            from: a1_id,
+            message,
+        };
+        sim.devices[b1].replica.handle(input, 1)
+    };
+    let rolled_back = |sim: &kith_sync::sim::Sim| {
+        let log = sim.devices[b1].replica.device_log(&alice).unwrap();
+        log.state()
+            .compromise
+            .iter()
+            .any(|c| matches!(c, Compromise::Rollback { device, .. } if *device == a1_id))
+    };
+    sim.connect(a1, b1);
+    assert!(sim.run(10_000));
+    let before = heads(&sim);
+    // Written after the connection began: Bob gets it another way first,
+    // then A1's earlier claim arrives. No rollback.
+    rename(&mut sim, "Alice B.");
+    let written = sim.devices[a1].replica.device_log(&alice).unwrap().clone();
+    sim.devices[b1].replica.update_log(written);
+    claim(&mut sim, before.clone());
+    assert!(
+        !rolled_back(&sim),
+        "an earlier claim in flight was taken as a rollback"
+    );
+    // A1 is restored from a backup made before: on its next connection it
+    // presents the old heads, though Bob knew its newer entry by then.
+    sim.disconnect(a1, b1);
+    sim.connect(a1, b1);
+    let outputs = claim(&mut sim, before);
+    assert!(rolled_back(&sim), "a rolled-back device log went unnoticed");
+    assert!(
+        outputs.iter().any(|o| matches!(
+            o,
+            Output::Event(Event::RolledBack { account, device }) if *account == alice && *device == a1_id
+        )),
+        "no event told of the rollback"
     );
 }

@@ -156,6 +156,21 @@ impl Node {
             Event::Refused { from, reason } => {
                 tracing::info!("refused from {:?}: {reason}", from);
             }
+            Event::RolledBack { account, device } => {
+                tracing::warn!("device {device:?} presented a rolled-back device log");
+                // Kept as the contact's trust state: the evidence itself is
+                // not an entry, so it would not outlive a restart.
+                let me = self.with(|r| r.account_id()).await;
+                if account != me && self.contact_info(&account).await.is_some() {
+                    self.set_trust(
+                        account,
+                        kith_wire::TrustLevel::Compromised,
+                        "one of their devices presented an older device log than it had \
+                         sent before (restored from an old backup, or copied)",
+                    )
+                    .await?;
+                }
+            }
         }
         Ok(())
     }

@@ -198,6 +198,7 @@ impl<S: Storage> Replica<S> {
             return Some(Directory {
                 logs: vec![log.entries().cloned().collect()],
                 addresses: Vec::new(),
+                heads: Vec::new(),
             });
         };
         let own = account == self.account;
@@ -216,7 +217,17 @@ impl<S: Storage> Replica<S> {
             .map(|(_, (_, signed))| signed.clone())
             .take(limits::MAX_FANOUT_DEVICES)
             .collect();
-        Some(Directory { logs, addresses })
+        // What this device holds of its own log: a claim the peer can judge
+        // (none if too many heads to name).
+        let heads = own_devices
+            .map(|l| l.state().heads.clone())
+            .filter(|h| h.len() <= kith_wire::MAX_DIRECTORY_HEADS)
+            .unwrap_or_default();
+        Some(Directory {
+            logs,
+            addresses,
+            heads,
+        })
     }
 
     pub(crate) fn directory_to(&self, peer: &DeviceId) -> Vec<Output> {
@@ -250,7 +261,7 @@ impl<S: Storage> Replica<S> {
     ) -> Vec<Output> {
         let logs = Directory {
             logs: directory.logs,
-            addresses: Vec::new(),
+            ..Directory::default()
         };
         self.merge_directory(from, logs, false)
     }
@@ -263,7 +274,38 @@ impl<S: Storage> Replica<S> {
         _now_ms: u64,
     ) -> Vec<Output> {
         let from_own = peer_account == self.account;
-        self.merge_directory(from, directory, from_own)
+        let heads = directory.heads.clone();
+        let mut outputs = self.merge_directory(from, directory, from_own);
+        outputs.extend(self.judge_heads(from, peer_account, &heads));
+        outputs
+    }
+
+    /// Judges the heads `from` claims for its own account's log against its
+    /// newest entry this device knew when the connection began (a later one
+    /// may overtake the claim by another path): older ones mean its log was
+    /// rolled back.
+    fn judge_heads(
+        &mut self,
+        from: DeviceId,
+        account: AccountId,
+        heads: &[kith_wire::EntryHash],
+    ) -> Vec<Output> {
+        let known = self.known_at_connect.get(&from).copied();
+        let Some(log) = self.logs.get_mut(&account).filter(|_| !heads.is_empty()) else {
+            return Vec::new();
+        };
+        match log.observe_heads_since(&from, heads, known) {
+            Ok(()) => Vec::new(),
+            Err(_) => vec![
+                Output::Event(Event::RolledBack {
+                    account,
+                    device: from,
+                }),
+                Output::Event(Event::DirectoryChanged {
+                    accounts: vec![account],
+                }),
+            ],
+        }
     }
 
     /// Merges a directory; `new_contacts`: accounts not known yet are

@@ -59,6 +59,7 @@ pub(crate) fn directory_frames(directory: Directory) -> Vec<Directory> {
         }
     }
     items.extend(directory.addresses.into_iter().map(Item::Address));
+    let heads = directory.heads;
     let size = |item: &Item| match item {
         Item::Log(entries) => entries.iter().map(size_of).fold(8, usize::saturating_add),
         Item::Address(a) => size_of(a),
@@ -68,7 +69,11 @@ pub(crate) fn directory_frames(directory: Directory) -> Vec<Directory> {
     split_by_size(items, size, max_count, FRAME_BUDGET)
         .into_iter()
         .map(|group| {
-            let mut frame = Directory::default();
+            // Each piece repeats the claim: it is judged once all is known.
+            let mut frame = Directory {
+                heads: heads.clone(),
+                ..Directory::default()
+            };
             for item in group {
                 match item {
                     Item::Log(entries) => frame.logs.push(entries),
@@ -125,9 +130,11 @@ mod tests {
             .enumerate()
             .map(|(l, n)| (0..*n).map(|i| entry(l as u8, i)).collect())
             .collect();
+        let heads = vec![kith_wire::EntryHash([7; 32]); kith_wire::MAX_DIRECTORY_HEADS];
         let directory = Directory {
             logs: logs.clone(),
             addresses: Vec::new(),
+            heads: heads.clone(),
         };
         assert!(size_of(&directory) > limits::MAX_FRAME_BYTES);
         let frames = directory_frames(directory);
@@ -136,6 +143,8 @@ mod tests {
             let message = kith_wire::SyncMessage::Directory(frame.clone());
             assert!(size_of(&message) <= limits::MAX_FRAME_BYTES);
             assert!(frame.check_limits().is_ok());
+            // Each piece repeats the sender's claim of its own heads.
+            assert_eq!(frame.heads, heads);
         }
         // Every entry arrives once, each log's in its order.
         let mut rebuilt: Vec<Vec<SignedDeviceEntry>> = vec![Vec::new(); 3];

@@ -60,6 +60,15 @@ pub enum Event {
         /// The accounts whose logs changed.
         accounts: Vec<AccountId>,
     },
+    /// A device presented its account's device log older than one it had
+    /// written before (restored from an old backup, cloned, or lying): the
+    /// log now carries the rollback as compromise evidence.
+    RolledBack {
+        /// Its account.
+        account: AccountId,
+        /// The device.
+        device: DeviceId,
+    },
     /// Newer address announcements arrived.
     AddressesChanged(Vec<AddressAnnouncement>),
 }

@@ -42,6 +42,9 @@ pub struct Replica<S> {
     pub(crate) pending:
         BTreeMap<ConversationId, Vec<(EntryHash, WireEntry, EntryHeader, DeviceId)>>,
     pub(crate) connected: BTreeSet<DeviceId>,
+    /// Per connected device: its newest device-log entry known when the
+    /// connection began (what its rollback claims are judged against).
+    pub(crate) known_at_connect: BTreeMap<DeviceId, u64>,
     /// Bodies own devices asked for that were not readable here yet; served
     /// as soon as they are.
     pub(crate) wanted: BTreeMap<DeviceId, BTreeSet<(ConversationId, EntryHash)>>,
@@ -74,6 +77,7 @@ impl<S: Storage> Replica<S> {
             cutoffs: BTreeMap::new(),
             pending: BTreeMap::new(),
             connected: BTreeSet::new(),
+            known_at_connect: BTreeMap::new(),
             wanted: BTreeMap::new(),
             filled: Vec::new(),
             dirty_conversations: BTreeSet::new(),
@@ -265,6 +269,14 @@ impl<S: Storage> Replica<S> {
         match input {
             Input::Connected(peer) => {
                 self.connected.insert(peer);
+                let known = self
+                    .account_of(&peer)
+                    .and_then(|a| self.logs.get(&a))
+                    .and_then(|log| log.newest_seq(&peer));
+                match known {
+                    Some(seq) => self.known_at_connect.insert(peer, seq),
+                    None => self.known_at_connect.remove(&peer),
+                };
                 // Device logs first: the peer may need them to accept what follows.
                 let mut outputs = self.directory_to(&peer);
                 outputs.extend(self.hello(&peer));
@@ -272,6 +284,7 @@ impl<S: Storage> Replica<S> {
             }
             Input::Disconnected(peer) => {
                 self.connected.remove(&peer);
+                self.known_at_connect.remove(&peer);
                 self.wanted.remove(&peer);
                 Vec::new()
             }

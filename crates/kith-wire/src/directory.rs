@@ -8,7 +8,8 @@ use std::net::SocketAddr;
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    DeviceId, DeviceOp, InviteSecret, Signed, SignedDeviceEntry, TransportId, WireError, limits,
+    DeviceId, DeviceOp, EntryHash, InviteSecret, Signed, SignedDeviceEntry, TransportId, WireError,
+    limits,
 };
 
 /// Where a device can be reached, signed by that device's DSK (domain
@@ -58,10 +59,17 @@ pub struct Directory {
     pub logs: Vec<Vec<SignedDeviceEntry>>,
     /// Address announcements of devices of those accounts.
     pub addresses: Vec<SignedAnnouncement>,
+    /// The heads of the sender's own account's device log as the sender
+    /// holds it: a claim, judged once all are known (a device presenting
+    /// heads older than what it wrote before was rolled back). Empty: no
+    /// claim (more heads than [`MAX_DIRECTORY_HEADS`], say).
+    pub heads: Vec<EntryHash>,
 }
 
 /// Most device logs in one directory frame.
 pub const MAX_DIRECTORY_LOGS: usize = 1024;
+/// Most heads claimed in one directory frame.
+pub const MAX_DIRECTORY_HEADS: usize = 64;
 
 impl Directory {
     /// Checks the bounds a decoder cannot.
@@ -73,6 +81,9 @@ impl Directory {
                 .any(|l| l.len() > limits::MAX_DEVICE_LOG_ENTRIES)
         {
             return Err(WireError::Limit("directory too large"));
+        }
+        if self.heads.len() > MAX_DIRECTORY_HEADS {
+            return Err(WireError::Limit("too many heads"));
         }
         if self.addresses.len() > limits::MAX_FANOUT_DEVICES {
             return Err(WireError::Limit("too many address announcements"));

@@ -33,8 +33,8 @@ pub use device_log::{
     DeviceLogEntry, DeviceOp, DeviceRecord, RevokeReason, SignedDeviceEntry, SignedPrekey,
 };
 pub use directory::{
-    AddressAnnouncement, Directory, LinkMessage, MAX_DIRECTORY_LOGS, MAX_LINK_FRAME_BYTES,
-    MAX_RELAY_URL_BYTES, SignedAnnouncement,
+    AddressAnnouncement, Directory, LinkMessage, MAX_DIRECTORY_HEADS, MAX_DIRECTORY_LOGS,
+    MAX_LINK_FRAME_BYTES, MAX_RELAY_URL_BYTES, SignedAnnouncement,
 };
 pub use invite::{Invite, InviteKind};
 pub use log::{

@@ -36,6 +36,7 @@ mod evaluate;
 mod incremental;
 mod pending;
 mod retention;
+mod rollback;
 mod state;
 mod work;
 
@@ -549,48 +550,5 @@ impl DeviceLog {
         let signed = keys.sign(domain::DEVICE_LOG_ENTRY, &entry)?;
         self.insert(signed.clone())?;
         Ok(signed)
-    }
-
-    /// Checks heads presented by `presenter` (in an invite or a sync) against
-    /// what is known: if the presenter's own newest entry among them is older
-    /// than one already seen, the log was rolled back and the account is
-    /// marked compromised. Heads are judged only when all of them are known:
-    /// fetch unknown ones first.
-    pub fn observe_heads(&mut self, presenter: &DeviceId, heads: &[EntryHash]) -> Result<()> {
-        if !heads.iter().all(|h| self.by_hash.contains_key(h)) {
-            return Ok(());
-        }
-        let mut closure = BitSet::default();
-        for h in heads {
-            if let Some(&i) = self.by_hash.get(h) {
-                closure.insert(i);
-                if let Some(n) = self.nodes.get(i) {
-                    closure.union_with(&n.ancestors);
-                }
-            }
-        }
-        let own = |filter: &dyn Fn(usize) -> bool| {
-            self.nodes
-                .iter()
-                .enumerate()
-                .filter(|(i, n)| n.entry.author == *presenter && filter(*i))
-                .map(|(_, n)| n.entry.seq)
-                .max()
-        };
-        let known = own(&|_| true);
-        let presented = own(&|i| closure.contains(i));
-        match (known, presented) {
-            (Some(known), presented) if presented.is_none_or(|p| p < known) => {
-                let presented = presented.unwrap_or(0);
-                self.rollbacks.insert(Compromise::Rollback {
-                    device: *presenter,
-                    presented,
-                    known,
-                });
-                self.evaluate();
-                Err(IdentityError::Rollback)
-            }
-            _ => Ok(()),
-        }
     }
 }
