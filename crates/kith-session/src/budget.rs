@@ -6,11 +6,11 @@
 //! envelope and per session state.
 
 use crate::error::{Result, SessionError};
-use crate::ratchet::MAX_SKIP;
 
 /// Message keys one batch may derive ahead: one message that starts a new
-/// chain as far ahead as allowed, after the previous chain's last skip.
-pub const SKIP_BUDGET: u32 = 2 * MAX_SKIP;
+/// chain as far ahead as allowed, after the previous chain's last skip
+/// (2 × `ratchet::MAX_SKIP`, checked there).
+pub const SKIP_BUDGET: u32 = 50_000;
 
 /// Message keys derived ahead, and how many more may be.
 #[derive(Debug, Clone, Copy)]
