@@ -766,3 +766,47 @@ fn a_frame_of_far_ahead_headers_costs_one_budget() {
         .collect();
     assert_eq!(got, want, "a body stayed unreadable");
 }
+
+/// My own devices leave the X3DH start behind as soon as they meet: the
+/// device that opened a pre-key envelope answers, so the next message is
+/// on a ratchet step made after it (a thief holding the receiving device's
+/// prekey then reads nothing later than the first message).
+#[test]
+fn own_devices_leave_the_prekey_chain_after_the_first_message() {
+    let (mut sim, ix) = world(vec![account("a", 2), account("b", 1)]);
+    let (a1, a2, b1) = (ix[0][0], ix[0][1], ix[1][0]);
+    let bob = sim.devices[b1].replica.account_id();
+    let conversation = sim.devices[a1].replica.open_direct(&bob).unwrap();
+    sim.set_online(b1, false);
+    sim.connect(a1, a2);
+    assert!(sim.run(1000));
+    let envelope_for_a2 = |sim: &mut kith_sync::sim::Sim, text: &str| {
+        let (id, outputs) = sim.devices[a1]
+            .replica
+            .send_text(conversation, text, sim.now_ms)
+            .unwrap();
+        sim.route(a1, outputs);
+        let wire = wires_of(sim, a1, a2, &[id]).remove(0);
+        let a2_id = sim.devices[a2].replica.device_id();
+        let envelopes = wire.body.unwrap().envelopes;
+        envelopes
+            .into_iter()
+            .find(|e| e.recipient == a2_id)
+            .unwrap()
+            .message
+    };
+    let first = envelope_for_a2(&mut sim, "one");
+    assert!(matches!(first, kith_wire::SessionMessage::PreKey(_)));
+    assert!(sim.run(1000));
+    assert_eq!(texts(&sim, a2, &conversation), vec![Some("one".to_owned())]);
+    let second = envelope_for_a2(&mut sim, "two");
+    assert!(
+        matches!(second, kith_wire::SessionMessage::Ratchet(_)),
+        "the second message to my other device is still a pre-key message"
+    );
+    assert!(sim.run(1000));
+    assert_eq!(
+        texts(&sim, a2, &conversation),
+        vec![Some("one".to_owned()), Some("two".to_owned())]
+    );
+}

@@ -57,6 +57,10 @@ impl<S: Storage> Replica<S> {
         let (Ok(_), Some(plain)) = (opened, body) else {
             return Body::Missing;
         };
+        let mine = self.keys.device_id();
+        if let Some(envelope) = fan_out.envelopes.iter().find(|e| e.recipient == mine) {
+            self.ack_due(sender, &envelope.message);
+        }
         match decode::<Content>(&plain.content, limits::MAX_BODY_BYTES) {
             Ok(content) => Body::Plain { plain, content },
             Err(_) => Body::Missing,

@@ -9,6 +9,7 @@
 #![forbid(unsafe_code)]
 
 mod accept;
+mod acks;
 mod anti_entropy;
 mod bodies;
 mod conversation;

@@ -45,6 +45,8 @@ pub struct Replica<S> {
     /// Per connected device: its newest device-log entry known when the
     /// connection began (what its rollback claims are judged against).
     pub(crate) known_at_connect: BTreeMap<DeviceId, u64>,
+    /// Devices whose pre-key envelopes opened here, to answer (`acks.rs`).
+    pub(crate) acks_due: BTreeSet<DeviceId>,
     /// Bodies own devices asked for that were not readable here yet; served
     /// as soon as they are.
     pub(crate) wanted: BTreeMap<DeviceId, BTreeSet<(ConversationId, EntryHash)>>,
@@ -78,6 +80,7 @@ impl<S: Storage> Replica<S> {
             pending: BTreeMap::new(),
             connected: BTreeSet::new(),
             known_at_connect: BTreeMap::new(),
+            acks_due: BTreeSet::new(),
             wanted: BTreeMap::new(),
             filled: Vec::new(),
             dirty_conversations: BTreeSet::new(),
@@ -257,7 +260,8 @@ impl<S: Storage> Replica<S> {
         // are bounded together (a body over the budget stays missing and
         // is asked for again, in a later frame).
         self.sessions.renew_budget();
-        let outputs = self.dispatch(input, now_ms);
+        let mut outputs = self.dispatch(input, now_ms);
+        outputs.extend(self.send_acks());
         // Nothing is acknowledged (sent) before what it acknowledges is durable.
         match self.flush() {
             Ok(()) => outputs,
@@ -329,6 +333,11 @@ impl<S: Storage> Replica<S> {
             } => self.receive_entries(from, peer_account, conversation, entries, now_ms),
             SyncMessage::WantBodies { entries } => Ok(self.receive_want(from, entries)),
             SyncMessage::Refused { .. } => Ok(Vec::new()),
+            SyncMessage::SessionAck { message } => {
+                // Nothing to answer: a stale or forged one changes nothing.
+                let _ = self.receive_ack(from, &message, now_ms);
+                Ok(Vec::new())
+            }
             SyncMessage::Directory(directory) => {
                 Ok(self.receive_directory(from, peer_account, directory, now_ms))
             }

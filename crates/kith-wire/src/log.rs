@@ -251,6 +251,14 @@ pub enum SyncMessage {
     /// Device logs and address announcements (see [`crate::Directory`]):
     /// sent on every connection and when they change.
     Directory(crate::Directory),
+    /// An empty message on the pairwise session, from a device that opened
+    /// a pre-key envelope of the recipient's: the recipient's next messages
+    /// take a ratchet step made after it instead of repeating the X3DH
+    /// start (which a holder of the signed prekey could open).
+    SessionAck {
+        /// The message (its plaintext is empty).
+        message: crate::SessionMessage,
+    },
 }
 
 impl SyncMessage {
@@ -287,6 +295,7 @@ impl SyncMessage {
                 }
             }
             Self::Directory(directory) => directory.check_limits()?,
+            Self::SessionAck { message } => message.check_limits()?,
         }
         Ok(())
     }
