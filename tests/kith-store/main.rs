@@ -528,3 +528,24 @@ fn a_crash_before_the_batch_commits_forgets_the_replay_cache_entry_too() {
     let mut at_bob = Sessions::new(reopen());
     assert!(at_bob.decrypt(&bob_local, &alice.remote, &m1, 0).is_err());
 }
+
+/// A one-time prekey taken inside a batch and put back (the message that
+/// named it was a forgery) is still there once the batch commits: a forged
+/// message does not burn it.
+#[test]
+fn a_one_time_prekey_put_back_inside_a_batch_survives_the_commit() {
+    use kith_sync::LogStore;
+    let (_dir, mut store) = passphrase_profile();
+    let secret = kith_crypto::dh::DhSecret::generate().unwrap();
+    store.store_one_time_prekey(9, &secret).unwrap();
+    store.begin();
+    let taken = store.take_one_time_prekey(9).unwrap().unwrap();
+    assert!(
+        store.take_one_time_prekey(9).unwrap().is_none(),
+        "taken twice in one batch"
+    );
+    store.store_one_time_prekey(9, &taken).unwrap();
+    store.put(&[], &[]).unwrap();
+    let again = store.take_one_time_prekey(9).unwrap().unwrap();
+    assert!(again.secret().ct_eq(secret.secret()));
+}

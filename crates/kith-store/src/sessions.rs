@@ -126,6 +126,16 @@ impl SessionStore for Store {
     }
 
     fn store_one_time_prekey(&mut self, id: u32, secret: &DhSecret) -> kith_session::Result<()> {
+        // Put back inside the batch that took it (a forged message named
+        // it): not taken after all. Only the very key it holds goes back.
+        if self.batching && self.pending_taken_prekeys.contains(&id) {
+            let held = self.held_one_time_prekey(id)?;
+            if !held.is_some_and(|h| h.secret().ct_eq(secret.secret())) {
+                return Err(SessionError::Store("one-time prekey id reused".into()));
+            }
+            self.pending_taken_prekeys.remove(&id);
+            return Ok(());
+        }
         let sealed = self
             .vault
             .seal(
@@ -146,19 +156,18 @@ impl SessionStore for Store {
     }
 
     fn take_one_time_prekey(&mut self, id: u32) -> kith_session::Result<Option<DhSecret>> {
-        let sealed = if self.batching {
+        if self.batching {
             // Removed when the batch commits (with the session it made).
             if self.pending_taken_prekeys.contains(&id) {
                 return Ok(None);
             }
-            let txn = self.db.begin_read().map_err(db)?;
-            let table = txn.open_table(ONE_TIME_PREKEYS).map_err(db)?;
-            let held = table.get(id).map_err(db)?.map(|v| v.value().to_vec());
+            let held = self.held_one_time_prekey(id)?;
             if held.is_some() {
                 self.pending_taken_prekeys.insert(id);
             }
-            held
-        } else {
+            return Ok(held);
+        }
+        let sealed = {
             let txn = self.begin_write().map_err(db)?;
             let sealed = {
                 let mut table = txn.open_table(ONE_TIME_PREKEYS).map_err(db)?;
@@ -168,14 +177,30 @@ impl SessionStore for Store {
             txn.commit().map_err(db)?;
             sealed
         };
-        let Some(sealed) = sealed else {
-            return Ok(None);
-        };
+        sealed
+            .map(|s| self.open_one_time_prekey(id, &s))
+            .transpose()
+    }
+}
+
+impl Store {
+    /// The one-time prekey `id` as the database holds it (what a batch took
+    /// is removed only when it commits).
+    fn held_one_time_prekey(&self, id: u32) -> kith_session::Result<Option<DhSecret>> {
+        let txn = self.db.begin_read().map_err(db)?;
+        let table = txn.open_table(ONE_TIME_PREKEYS).map_err(db)?;
+        let sealed = table.get(id).map_err(db)?.map(|v| v.value().to_vec());
+        sealed
+            .map(|s| self.open_one_time_prekey(id, &s))
+            .transpose()
+    }
+
+    fn open_one_time_prekey(&self, id: u32, sealed: &[u8]) -> kith_session::Result<DhSecret> {
         let plain = self
             .vault
-            .open(ONE_TIME_PREKEYS_NAME, &id.to_be_bytes(), &sealed)
+            .open(ONE_TIME_PREKEYS_NAME, &id.to_be_bytes(), sealed)
             .map_err(fail)?;
         let secret = SecretBytes::<32>::from_slice(plain.expose())?;
-        Ok(Some(DhSecret::from_secret(secret)))
+        Ok(DhSecret::from_secret(secret))
     }
 }
