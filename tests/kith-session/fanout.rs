@@ -126,14 +126,24 @@ fn a_revoked_device_is_forgotten() {
 fn one_time_prekeys_work_once() {
     let mut alice = device("alice");
     let mut bob = device("bob");
-    let opk = bob.sessions.issue_one_time_prekey(7).unwrap();
+    let offer = bob
+        .sessions
+        .one_time_prekey_for(&alice.keys.device_id())
+        .unwrap();
+    // Offered again (a reconnection) before it is used: the same one.
+    assert_eq!(
+        bob.sessions
+            .one_time_prekey_for(&alice.keys.device_id())
+            .unwrap(),
+        offer
+    );
     let mut target = bob.remote();
-    target.one_time_prekey = Some((7, opk));
+    target.one_time_prekey = Some(offer);
     let m = alice.encrypt_to(&target, b"with opk").unwrap();
     let SessionMessage::PreKey(p) = &m else {
         panic!("expected pre-key message")
     };
-    assert_eq!(p.opk_id, Some(7));
+    assert_eq!(p.opk_id, Some(offer.0));
     assert_eq!(bob.receive(&alice, &m).unwrap(), b"with opk");
     // Another session naming the used one-time prekey is refused.
     let mut carol = device("carol");
@@ -142,4 +152,11 @@ fn one_time_prekeys_work_once() {
         bob.receive(&carol, &m).unwrap_err(),
         SessionError::UnknownPrekey
     );
+    // Used: the next offer to Alice is a new one.
+    let next = bob
+        .sessions
+        .one_time_prekey_for(&alice.keys.device_id())
+        .unwrap();
+    assert_eq!(next.0, offer.0);
+    assert_ne!(next.1, offer.1);
 }

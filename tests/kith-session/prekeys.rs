@@ -65,3 +65,38 @@ fn a_stolen_device_cannot_open_pre_key_envelopes_from_before_the_last_rotation_a
         .unwrap();
     assert!(forced.rotated.is_some());
 }
+
+/// With a one-time prekey (handed out while connected), the first message
+/// of a session is safe from a thief holding the device's keys even while
+/// the signed prekey is still held: the one-time prekey was erased when
+/// the message was opened. Without one, the same thief opens it.
+#[test]
+fn a_stolen_device_cannot_open_a_first_message_sent_with_a_one_time_prekey() {
+    let thief_opens = |bob: &crate::Device, alice: &crate::Device, m| {
+        let keys = kith_identity::DeviceKeys::import(bob.keys.export().unwrap().expose()).unwrap();
+        let mut thief = Sessions::new(MemoryStore::default());
+        let local = kith_session::LocalDevice {
+            account: bob.account,
+            keys: &keys,
+        };
+        thief.decrypt(&local, &alice.remote(), m, 1_000).is_ok()
+    };
+    let mut alice = device("alice");
+    let mut bob = device("bob");
+    let plain = alice.send(&bob, b"without");
+    bob.receive(&alice, &plain).unwrap();
+    assert!(thief_opens(&bob, &alice, &plain), "the baseline changed");
+    let mut carol = device("carol");
+    let offer = bob
+        .sessions
+        .one_time_prekey_for(&carol.keys.device_id())
+        .unwrap();
+    let mut target = bob.remote();
+    target.one_time_prekey = Some(offer);
+    let first = carol.encrypt_to(&target, b"with").unwrap();
+    assert_eq!(bob.receive(&carol, &first).unwrap(), b"with");
+    assert!(
+        !thief_opens(&bob, &carol, &first),
+        "the thief opened a first message sent with a one-time prekey"
+    );
+}

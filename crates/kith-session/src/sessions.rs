@@ -381,9 +381,10 @@ impl<S: SessionStore> Sessions<S> {
         self.decrypt_if(me, from, &envelope.message, now_ms, accept)
     }
 
-    /// Forgets every session with `device`: after a revocation, or to
-    /// recover a stale session (the next message starts a fresh X3DH).
+    /// Forgets every session with `device`, and the one-time prekey held
+    /// for it: after a revocation.
     pub fn forget(&mut self, device: &DeviceId) -> Result<()> {
+        self.store.take_one_time_prekey(one_time_slot(device)?)?;
         self.store.delete_session(device)
     }
 
@@ -392,11 +393,33 @@ impl<S: SessionStore> Sessions<S> {
         self.store.retain_prekey_uses(&me.keys.prekey_ids())
     }
 
-    /// Makes a one-time prekey to hand to a peer that is online now.
-    pub fn issue_one_time_prekey(&mut self, id: u32) -> Result<DhKey> {
-        let secret = DhSecret::generate()?;
-        let public = DhKey(secret.public_key()?.to_bytes());
-        self.store.store_one_time_prekey(id, &secret)?;
-        Ok(public)
+    /// The one-time prekey to hand `peer` while it is connected: the one it
+    /// was given before and has not used yet, else a new one. One per peer
+    /// device, so the store grows with the peers and not with connections;
+    /// never replaced while unused, so a message naming it still opens
+    /// however late, and by whatever path, it comes.
+    pub fn one_time_prekey_for(&mut self, peer: &DeviceId) -> Result<(u32, DhKey)> {
+        let id = one_time_slot(peer)?;
+        let secret = match self.store.held_one_time_prekey(id)? {
+            Some(held) => held,
+            None => {
+                let fresh = DhSecret::generate()?;
+                self.store.store_one_time_prekey(id, &fresh)?;
+                fresh
+            }
+        };
+        Ok((id, DhKey(secret.public_key()?.to_bytes())))
     }
+}
+
+/// The id of the one-time prekey held for `peer`.
+fn one_time_slot(peer: &DeviceId) -> Result<u32> {
+    let hash = kith_crypto::hash::blake2b_256(
+        kith_wire::domain::ONE_TIME_PREKEY_SLOT,
+        &[peer.as_bytes()],
+    )?;
+    let (first, _) = hash.split_at(4);
+    let mut id = [0u8; 4];
+    id.copy_from_slice(first);
+    Ok(u32::from_be_bytes(id))
 }

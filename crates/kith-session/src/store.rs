@@ -29,6 +29,8 @@ pub trait SessionStore {
     fn store_one_time_prekey(&mut self, id: u32, secret: &DhSecret) -> Result<()>;
     /// Removes and returns a one-time prekey (single use).
     fn take_one_time_prekey(&mut self, id: u32) -> Result<Option<DhSecret>>;
+    /// The one-time prekey `id`, if held (not taken).
+    fn held_one_time_prekey(&self, id: u32) -> Result<Option<DhSecret>>;
 }
 
 /// An in-memory [`SessionStore`]. Records are kept exported, so every load
@@ -104,5 +106,12 @@ impl SessionStore for MemoryStore {
 
     fn take_one_time_prekey(&mut self, id: u32) -> Result<Option<DhSecret>> {
         Ok(self.one_time.remove(&id).map(DhSecret::from_secret))
+    }
+
+    fn held_one_time_prekey(&self, id: u32) -> Result<Option<DhSecret>> {
+        Ok(self
+            .one_time
+            .get(&id)
+            .map(|s| DhSecret::from_secret(s.duplicate())))
     }
 }

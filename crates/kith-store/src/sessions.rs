@@ -129,7 +129,7 @@ impl SessionStore for Store {
         // Put back inside the batch that took it (a forged message named
         // it): not taken after all. Only the very key it holds goes back.
         if self.batching && self.pending_taken_prekeys.contains(&id) {
-            let held = self.held_one_time_prekey(id)?;
+            let held = self.stored_one_time_prekey(id)?;
             if !held.is_some_and(|h| h.secret().ct_eq(secret.secret())) {
                 return Err(SessionError::Store("one-time prekey id reused".into()));
             }
@@ -161,7 +161,7 @@ impl SessionStore for Store {
             if self.pending_taken_prekeys.contains(&id) {
                 return Ok(None);
             }
-            let held = self.held_one_time_prekey(id)?;
+            let held = self.stored_one_time_prekey(id)?;
             if held.is_some() {
                 self.pending_taken_prekeys.insert(id);
             }
@@ -181,12 +181,19 @@ impl SessionStore for Store {
             .map(|s| self.open_one_time_prekey(id, &s))
             .transpose()
     }
+
+    fn held_one_time_prekey(&self, id: u32) -> kith_session::Result<Option<DhSecret>> {
+        if self.batching && self.pending_taken_prekeys.contains(&id) {
+            return Ok(None);
+        }
+        self.stored_one_time_prekey(id)
+    }
 }
 
 impl Store {
     /// The one-time prekey `id` as the database holds it (what a batch took
     /// is removed only when it commits).
-    fn held_one_time_prekey(&self, id: u32) -> kith_session::Result<Option<DhSecret>> {
+    fn stored_one_time_prekey(&self, id: u32) -> kith_session::Result<Option<DhSecret>> {
         let txn = self.db.begin_read().map_err(db)?;
         let table = txn.open_table(ONE_TIME_PREKEYS).map_err(db)?;
         let sealed = table.get(id).map_err(db)?.map(|v| v.value().to_vec());

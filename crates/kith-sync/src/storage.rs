@@ -144,4 +144,8 @@ impl SessionStore for MemoryStorage {
     fn take_one_time_prekey(&mut self, id: u32) -> kith_session::Result<Option<DhSecret>> {
         self.sessions.take_one_time_prekey(id)
     }
+
+    fn held_one_time_prekey(&self, id: u32) -> kith_session::Result<Option<DhSecret>> {
+        self.sessions.held_one_time_prekey(id)
+    }
 }

@@ -116,6 +116,8 @@ pub mod domain {
     pub const TRANSPORT_BINDING: Domain = Domain::new("kith-transport-binding-v1");
     /// The check value at the end of a `kith:` or `kith-link:` link.
     pub const INVITE_CHECK: Domain = Domain::new("kith-invite-check-v1");
+    /// The id of the one-time prekey a device holds for one peer device.
+    pub const ONE_TIME_PREKEY_SLOT: Domain = Domain::new("kith-one-time-prekey-slot-v1");
 }
 
 /// Length limits of every format.
