@@ -810,3 +810,36 @@ fn own_devices_leave_the_prekey_chain_after_the_first_message() {
         vec![Some("one".to_owned()), Some("two".to_owned())]
     );
 }
+
+/// Devices that meet before their first message hand each other a one-time
+/// prekey: the first message uses it (so a thief holding the reader's keys
+/// later cannot open it), and it opens.
+#[test]
+fn the_first_message_between_connected_devices_uses_a_one_time_prekey() {
+    let (mut sim, a1, b1, conversation) = direct_pair();
+    sim.connect(a1, b1);
+    assert!(sim.run(1000));
+    let (id, outputs) = sim.devices[a1]
+        .replica
+        .send_text(conversation, "hello", sim.now_ms)
+        .unwrap();
+    sim.route(a1, outputs);
+    let wire = wires_of(&mut sim, a1, b1, &[id]).remove(0);
+    let b1_id = sim.devices[b1].replica.device_id();
+    let envelope = wire
+        .body
+        .unwrap()
+        .envelopes
+        .into_iter()
+        .find(|e| e.recipient == b1_id)
+        .unwrap();
+    assert!(
+        matches!(&envelope.message, kith_wire::SessionMessage::PreKey(p) if p.opk_id.is_some()),
+        "the first message used no one-time prekey"
+    );
+    assert!(sim.run(1000));
+    assert_eq!(
+        texts(&sim, b1, &conversation),
+        vec![Some("hello".to_owned())]
+    );
+}

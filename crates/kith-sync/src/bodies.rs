@@ -112,7 +112,11 @@ impl<S: Storage> Replica<S> {
             account: self.account,
             keys: &self.keys,
         };
-        let message = self.sessions.encrypt(&local, to, &bytes).ok()?;
+        let to = self.with_offers(std::slice::from_ref(to));
+        let to = to.first()?;
+        let message = self.sessions.encrypt(&local, to, &bytes);
+        self.spend_offers(std::slice::from_ref(to));
+        let message = message.ok()?;
         Some(FanOut {
             envelopes: vec![Envelope {
                 recipient: to.device,
@@ -126,7 +130,10 @@ impl<S: Storage> Replica<S> {
             account: self.account,
             keys: &self.keys,
         };
-        self.sessions.fan_out(&local, recipients, plaintext).fan_out
+        let recipients = self.with_offers(recipients);
+        let result = self.sessions.fan_out(&local, &recipients, plaintext);
+        self.spend_offers(&recipients);
+        result.fan_out
     }
 
     /// Whether a body can go to `peer`: re-encrypted for one of this

@@ -20,6 +20,7 @@ pub mod ids;
 mod io;
 mod kinds;
 mod messages;
+mod offers;
 mod receipts;
 mod replica;
 mod self_log;

@@ -47,6 +47,10 @@ pub struct Replica<S> {
     pub(crate) known_at_connect: BTreeMap<DeviceId, u64>,
     /// Devices whose pre-key envelopes opened here, to answer (`acks.rs`).
     pub(crate) acks_due: BTreeSet<DeviceId>,
+    /// One-time prekeys connected devices handed out (`offers.rs`).
+    pub(crate) offers: BTreeMap<DeviceId, (u32, kith_wire::DhKey)>,
+    /// Offers already used (ignored if handed out again).
+    pub(crate) used_offers: BTreeSet<(DeviceId, u32)>,
     /// Bodies own devices asked for that were not readable here yet; served
     /// as soon as they are.
     pub(crate) wanted: BTreeMap<DeviceId, BTreeSet<(ConversationId, EntryHash)>>,
@@ -81,6 +85,8 @@ impl<S: Storage> Replica<S> {
             connected: BTreeSet::new(),
             known_at_connect: BTreeMap::new(),
             acks_due: BTreeSet::new(),
+            offers: BTreeMap::new(),
+            used_offers: BTreeSet::new(),
             wanted: BTreeMap::new(),
             filled: Vec::new(),
             dirty_conversations: BTreeSet::new(),
@@ -283,6 +289,7 @@ impl<S: Storage> Replica<S> {
                 };
                 // Device logs first: the peer may need them to accept what follows.
                 let mut outputs = self.directory_to(&peer);
+                outputs.extend(self.offer_prekey(&peer));
                 outputs.extend(self.hello(&peer));
                 outputs
             }
@@ -333,6 +340,10 @@ impl<S: Storage> Replica<S> {
             } => self.receive_entries(from, peer_account, conversation, entries, now_ms),
             SyncMessage::WantBodies { entries } => Ok(self.receive_want(from, entries)),
             SyncMessage::Refused { .. } => Ok(Vec::new()),
+            SyncMessage::OneTimePrekey { id, key } => {
+                self.receive_offer(from, id, key);
+                Ok(Vec::new())
+            }
             SyncMessage::SessionAck { message } => {
                 // Nothing to answer: a stale or forged one changes nothing.
                 let _ = self.receive_ack(from, &message, now_ms);

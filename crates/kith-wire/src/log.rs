@@ -259,6 +259,16 @@ pub enum SyncMessage {
         /// The message (its plaintext is empty).
         message: crate::SessionMessage,
     },
+    /// A one-time prekey for the recipient to start its session with the
+    /// sender: handed out over a live connection when the sender has no
+    /// session with the recipient (the X3DH then also needs a key erased
+    /// once used).
+    OneTimePrekey {
+        /// Its id, named by the pre-key message that uses it.
+        id: u32,
+        /// Its public key.
+        key: crate::DhKey,
+    },
 }
 
 impl SyncMessage {
@@ -296,6 +306,7 @@ impl SyncMessage {
             }
             Self::Directory(directory) => directory.check_limits()?,
             Self::SessionAck { message } => message.check_limits()?,
+            Self::OneTimePrekey { .. } => {}
         }
         Ok(())
     }
