@@ -616,3 +616,78 @@ async fn eventually_async(
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// Copies a profile folder (a backup of it while it is closed).
+fn copy_profile(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_type().unwrap().is_file() {
+            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+        }
+    }
+}
+
+/// Alice's device is restored from a backup made before it linked a
+/// tablet, and meets Bob, who knows of the tablet: Bob marks Alice
+/// compromised (her device presents an older device log than it sent),
+/// with the reason, and that outlives a restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_contact_restored_from_an_old_backup_is_marked_compromised() {
+    let root = tempfile::tempdir().unwrap();
+    let (alice, bob) = online_pair(root.path()).await;
+    let alice_id = alice.identity().await.account_id;
+    alice
+        .add_contact(&bob.invite().await.unwrap(), None)
+        .await
+        .unwrap();
+    eventually_async(&bob, &alice_id, |c| c.devices.len() == 1).await;
+    let alice_dir = root.path().join("alice");
+    let backup = root.path().join("alice-backup");
+    alice.shutdown().await;
+    drop(alice);
+    copy_profile(&alice_dir, &backup);
+    let alice = Node::open(&alice_dir, NetConfig::local()).await.unwrap();
+    alice.go_online().await.unwrap();
+    // Alice links a tablet; Bob hears of it.
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let tablet_dir = root.path().join("alice-tablet");
+    let linking = tokio::spawn(async move {
+        kith_core::request_link(
+            &tablet_dir,
+            "tablet",
+            NetConfig::local(),
+            Duration::from_secs(30),
+            move |uri| {
+                let _ = tx.send(uri);
+            },
+        )
+        .await
+    });
+    alice.link_accept(&rx.await.unwrap()).await.unwrap();
+    let tablet = linking.await.unwrap().unwrap();
+    eventually_async(&bob, &alice_id, |c| c.devices.len() == 2).await;
+    assert_ne!(
+        bob.contacts().await[0].state,
+        "compromised",
+        "compromised before any rollback"
+    );
+    tablet.shutdown().await;
+    alice.shutdown().await;
+    drop(alice);
+    // The backup comes back, and goes online.
+    std::fs::remove_dir_all(&alice_dir).unwrap();
+    copy_profile(&backup, &alice_dir);
+    let alice = Node::open(&alice_dir, NetConfig::local()).await.unwrap();
+    alice.go_online().await.unwrap();
+    eventually_async(&bob, &alice_id, |c| c.state == "compromised").await;
+    let view = bob.contacts().await.remove(0);
+    assert!(view.note.contains("older device log"), "{view:?}");
+    alice.shutdown().await;
+    let bob_dir = root.path().join("bob");
+    bob.shutdown().await;
+    drop(bob);
+    let bob = Node::open(&bob_dir, NetConfig::local()).await.unwrap();
+    assert_eq!(bob.contacts().await[0].state, "compromised");
+    bob.shutdown().await;
+}
