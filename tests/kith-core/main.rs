@@ -566,22 +566,7 @@ async fn a_validated_contact_s_new_device_is_shown_until_acknowledged() {
     assert_eq!(validated.state, "validated");
     assert!(validated.new_devices.is_empty());
     // Bob links a tablet.
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    let tablet_dir = root.path().join("bob-tablet");
-    let linking = tokio::spawn(async move {
-        kith_core::request_link(
-            &tablet_dir,
-            "tablet",
-            NetConfig::local(),
-            Duration::from_secs(30),
-            move |uri| {
-                let _ = tx.send(uri);
-            },
-        )
-        .await
-    });
-    let tablet = bob.link_accept(&rx.await.unwrap()).await.unwrap();
-    let tablet_node = linking.await.unwrap().unwrap();
+    let (tablet, tablet_node) = link_tablet(&bob, &root.path().join("bob-tablet")).await;
     // Alice hears of it, and her contact view of Bob says so.
     eventually_async(&alice, &bob_id, |c| {
         c.new_devices == [tablet.device_id.clone()]
@@ -617,6 +602,26 @@ async fn eventually_async(
     }
 }
 
+/// Links a new device ("tablet", its profile in `dir`) to `node`'s account.
+async fn link_tablet(node: &Node, dir: &std::path::Path) -> (kith_core::DeviceView, Node) {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let dir = dir.to_path_buf();
+    let linking = tokio::spawn(async move {
+        kith_core::request_link(
+            &dir,
+            "tablet",
+            NetConfig::local(),
+            Duration::from_secs(30),
+            move |uri| {
+                let _ = tx.send(uri);
+            },
+        )
+        .await
+    });
+    let view = node.link_accept(&rx.await.unwrap()).await.unwrap();
+    (view, linking.await.unwrap().unwrap())
+}
+
 /// Copies a profile folder (a backup of it while it is closed).
 fn copy_profile(from: &std::path::Path, to: &std::path::Path) {
     std::fs::create_dir_all(to).unwrap();
@@ -650,22 +655,7 @@ async fn a_contact_restored_from_an_old_backup_is_marked_compromised() {
     let alice = Node::open(&alice_dir, NetConfig::local()).await.unwrap();
     alice.go_online().await.unwrap();
     // Alice links a tablet; Bob hears of it.
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    let tablet_dir = root.path().join("alice-tablet");
-    let linking = tokio::spawn(async move {
-        kith_core::request_link(
-            &tablet_dir,
-            "tablet",
-            NetConfig::local(),
-            Duration::from_secs(30),
-            move |uri| {
-                let _ = tx.send(uri);
-            },
-        )
-        .await
-    });
-    alice.link_accept(&rx.await.unwrap()).await.unwrap();
-    let tablet = linking.await.unwrap().unwrap();
+    let (_, tablet) = link_tablet(&alice, &root.path().join("alice-tablet")).await;
     eventually_async(&bob, &alice_id, |c| c.devices.len() == 2).await;
     assert_ne!(
         bob.contacts().await[0].state,
