@@ -90,7 +90,7 @@ fn a_stale_session_recovers_by_starting_over() {
         SessionError::NoSession
     );
     // Told so, Alice forgets the session; the next message starts afresh.
-    alice.sessions.forget(&bob.keys.device_id()).unwrap();
+    alice.forget(&bob.keys.device_id());
     let fresh = alice.send(&bob, b"four");
     assert!(matches!(fresh, SessionMessage::PreKey(_)));
     assert_eq!(bob.receive(&alice, &fresh).unwrap(), b"four");
@@ -113,7 +113,7 @@ fn a_revoked_device_is_forgotten() {
             .has_session(&bob[1].keys.device_id())
             .unwrap()
     );
-    alice.sessions.forget(&bob[1].keys.device_id()).unwrap();
+    alice.forget(&bob[1].keys.device_id());
     assert!(
         !alice
             .sessions
@@ -126,17 +126,9 @@ fn a_revoked_device_is_forgotten() {
 fn one_time_prekeys_work_once() {
     let mut alice = device("alice");
     let mut bob = device("bob");
-    let offer = bob
-        .sessions
-        .one_time_prekey_for(&alice.keys.device_id())
-        .unwrap();
+    let offer = bob.offer_for(&alice.keys.device_id());
     // Offered again (a reconnection) before it is used: the same one.
-    assert_eq!(
-        bob.sessions
-            .one_time_prekey_for(&alice.keys.device_id())
-            .unwrap(),
-        offer
-    );
+    assert_eq!(bob.offer_for(&alice.keys.device_id()), offer);
     let mut target = bob.remote();
     target.one_time_prekey = Some(offer);
     let m = alice.encrypt_to(&target, b"with opk").unwrap();
@@ -153,10 +145,7 @@ fn one_time_prekeys_work_once() {
         SessionError::UnknownPrekey
     );
     // Used: the next offer to Alice is a new one.
-    let next = bob
-        .sessions
-        .one_time_prekey_for(&alice.keys.device_id())
-        .unwrap();
+    let next = bob.offer_for(&alice.keys.device_id());
     assert_eq!(next.0, offer.0);
     assert_ne!(next.1, offer.1);
 }

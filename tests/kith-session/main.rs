@@ -82,6 +82,24 @@ impl Device {
             .map(|p| p.expose().to_vec())
     }
 
+    /// Forgets its sessions with `peer` (as after a revocation).
+    pub fn forget(&mut self, peer: &kith_wire::DeviceId) {
+        let local = LocalDevice {
+            account: self.account,
+            keys: &self.keys,
+        };
+        self.sessions.forget(&local, peer).unwrap();
+    }
+
+    /// The one-time prekey this device hands `peer` while connected.
+    pub fn offer_for(&mut self, peer: &kith_wire::DeviceId) -> (u32, kith_wire::DhKey) {
+        let local = LocalDevice {
+            account: self.account,
+            keys: &self.keys,
+        };
+        self.sessions.one_time_prekey_for(&local, peer).unwrap()
+    }
+
     /// Encrypts for `to`.
     pub fn send(&mut self, to: &Device, text: &[u8]) -> SessionMessage {
         let local = LocalDevice {

@@ -87,10 +87,7 @@ fn a_stolen_device_cannot_open_a_first_message_sent_with_a_one_time_prekey() {
     bob.receive(&alice, &plain).unwrap();
     assert!(thief_opens(&bob, &alice, &plain), "the baseline changed");
     let mut carol = device("carol");
-    let offer = bob
-        .sessions
-        .one_time_prekey_for(&carol.keys.device_id())
-        .unwrap();
+    let offer = bob.offer_for(&carol.keys.device_id());
     let mut target = bob.remote();
     target.one_time_prekey = Some(offer);
     let first = carol.encrypt_to(&target, b"with").unwrap();

@@ -715,12 +715,12 @@ fn a_swapped_envelope_burns_no_message_key() {
 /// A forwarder replaces every body of a frame with an envelope whose
 /// header claims a new chain as far ahead as the skip limit allows: the
 /// whole frame makes Bob derive at most one budget of keys (not ~50,000
-/// per envelope), and the genuine bodies, out of order in a later frame,
+/// per envelope and session state), and the genuine bodies, out of order in a later frame,
 /// still open.
 #[test]
 fn a_frame_of_far_ahead_headers_costs_one_budget() {
     let (mut sim, a1, b1, conversation) = pair_with_a_session();
-    let ids: Vec<kith_wire::EntryHash> = (0..6)
+    let ids: Vec<kith_wire::EntryHash> = (0..7)
         .map(|i| {
             sim.devices[a1]
                 .replica
@@ -753,15 +753,15 @@ fn a_frame_of_far_ahead_headers_costs_one_budget() {
     let derived = sim.devices[b1].replica.sessions().keys_derived_ahead() - before;
     assert!(
         derived <= u64::from(kith_session::SKIP_BUDGET),
-        "one frame of six forged headers made Bob derive {derived} keys"
+        "one frame of seven forged headers made Bob derive {derived} keys"
     );
-    // The genuine bodies, newest first: the first one skips five keys.
+    // The genuine bodies, newest first: the first one skips six keys.
     let mut newest_first = genuine;
     newest_first.reverse();
     deliver_entries(&mut sim, a1, b1, conversation, newest_first);
     let got = texts(&sim, b1, &conversation);
     let want: Vec<Option<String>> = std::iter::once("hello".to_owned())
-        .chain((0..6).map(|i| format!("m{i}")))
+        .chain((0..7).map(|i| format!("m{i}")))
         .map(Some)
         .collect();
     assert_eq!(got, want, "a body stayed unreadable");

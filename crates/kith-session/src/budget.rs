@@ -7,10 +7,12 @@
 
 use crate::error::{Result, SessionError};
 
-/// Message keys one batch may derive ahead: one message that starts a new
-/// chain as far ahead as allowed, after the previous chain's last skip
-/// (2 × `ratchet::MAX_SKIP`, checked there).
-pub const SKIP_BUDGET: u32 = 50_000;
+/// Message keys one batch may derive ahead: enough for one message that
+/// starts a new chain as far ahead as allowed (the old chain's rest, then
+/// the new chain's start), tried on every session state kept for its
+/// sender (2 × `ratchet::MAX_SKIP` × `record::MAX_SESSIONS_PER_DEVICE`,
+/// checked in ratchet.rs): a genuine message alone in a batch always fits.
+pub const SKIP_BUDGET: u32 = 250_000;
 
 /// Message keys derived ahead, and how many more may be.
 #[derive(Debug, Clone, Copy)]

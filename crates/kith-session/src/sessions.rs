@@ -383,8 +383,9 @@ impl<S: SessionStore> Sessions<S> {
 
     /// Forgets every session with `device`, and the one-time prekey held
     /// for it: after a revocation.
-    pub fn forget(&mut self, device: &DeviceId) -> Result<()> {
-        self.store.take_one_time_prekey(one_time_slot(device)?)?;
+    pub fn forget(&mut self, me: &LocalDevice<'_>, device: &DeviceId) -> Result<()> {
+        self.store
+            .take_one_time_prekey(one_time_slot(me, device)?)?;
         self.store.delete_session(device)
     }
 
@@ -398,8 +399,12 @@ impl<S: SessionStore> Sessions<S> {
     /// device, so the store grows with the peers and not with connections;
     /// never replaced while unused, so a message naming it still opens
     /// however late, and by whatever path, it comes.
-    pub fn one_time_prekey_for(&mut self, peer: &DeviceId) -> Result<(u32, DhKey)> {
-        let id = one_time_slot(peer)?;
+    pub fn one_time_prekey_for(
+        &mut self,
+        me: &LocalDevice<'_>,
+        peer: &DeviceId,
+    ) -> Result<(u32, DhKey)> {
+        let id = one_time_slot(me, peer)?;
         let secret = match self.store.held_one_time_prekey(id)? {
             Some(held) => held,
             None => {
@@ -412,9 +417,13 @@ impl<S: SessionStore> Sessions<S> {
     }
 }
 
-/// The id of the one-time prekey held for `peer`.
-fn one_time_slot(peer: &DeviceId) -> Result<u32> {
-    let hash = kith_crypto::hash::blake2b_256(
+/// The id of the one-time prekey held for `peer`: keyed with a secret of
+/// this device, so no one can make a device id share another's slot (two
+/// peers offered one key: the second's session could never be opened);
+/// by chance, that takes about 2¹⁶ peers.
+fn one_time_slot(me: &LocalDevice<'_>, peer: &DeviceId) -> Result<u32> {
+    let hash = kith_crypto::hash::blake2b_256_keyed(
+        me.keys.identity().secret().expose(),
         kith_wire::domain::ONE_TIME_PREKEY_SLOT,
         &[peer.as_bytes()],
     )?;

@@ -14,8 +14,8 @@ use crate::io::Output;
 use crate::replica::Replica;
 use crate::storage::Storage;
 
-/// Most devices owed an answer (beyond, the oldest wait for their next
-/// pre-key message).
+/// Most devices owed an answer (beyond, new ones are not noted; a device
+/// owed one is answered, and forgotten, when it connects).
 const MAX_ACKS_DUE: usize = 1024;
 
 impl<S: Storage> Replica<S> {

@@ -102,9 +102,13 @@ impl<S: Storage> Replica<S> {
                     .collect::<Vec<_>>()
             })
             .collect();
+        let local = kith_session::LocalDevice {
+            account: self.account,
+            keys: &self.keys,
+        };
         for device in revoked {
             if self.sessions.has_session(&device).unwrap_or(false) {
-                let _ = self.sessions.forget(&device);
+                let _ = self.sessions.forget(&local, &device);
             }
         }
     }
@@ -294,9 +298,11 @@ impl<S: Storage> Replica<S> {
         let Some(log) = self.logs.get_mut(&account).filter(|_| !heads.is_empty()) else {
             return Vec::new();
         };
-        match log.observe_heads_since(&from, heads, known) {
-            Ok(()) => Vec::new(),
-            Err(_) => vec![
+        let held = log.state().compromise.len();
+        let judged = log.observe_heads_since(&from, heads, known);
+        // Reported once: the same claim again is no new evidence.
+        match judged {
+            Err(_) if log.state().compromise.len() > held => vec![
                 Output::Event(Event::RolledBack {
                     account,
                     device: from,
@@ -305,6 +311,7 @@ impl<S: Storage> Replica<S> {
                     accounts: vec![account],
                 }),
             ],
+            _ => Vec::new(),
         }
     }
 

@@ -13,7 +13,8 @@ use crate::io::Output;
 use crate::replica::Replica;
 use crate::storage::Storage;
 
-/// Most one-time prekeys remembered as used (to ignore them offered again).
+/// Most one-time prekeys remembered as used (to ignore them offered again;
+/// a new one from the same device, after a lost session, is taken).
 const MAX_USED: usize = 1024;
 
 impl<S: Storage> Replica<S> {
@@ -24,7 +25,11 @@ impl<S: Storage> Replica<S> {
         if !no_session || !self.is_active_device(peer) {
             return Vec::new();
         }
-        match self.sessions.one_time_prekey_for(peer) {
+        let local = kith_session::LocalDevice {
+            account: self.account,
+            keys: &self.keys,
+        };
+        match self.sessions.one_time_prekey_for(&local, peer) {
             Ok((id, key)) => vec![Output::Send {
                 to: *peer,
                 message: SyncMessage::OneTimePrekey { id, key },
@@ -36,7 +41,7 @@ impl<S: Storage> Replica<S> {
     /// Keeps a one-time prekey `from` handed out, to start a session with it.
     pub(crate) fn receive_offer(&mut self, from: DeviceId, id: u32, key: DhKey) {
         let has_session = self.sessions.has_session(&from).unwrap_or(true);
-        if !has_session && !self.used_offers.contains(&(from, id)) {
+        if !has_session && !self.used_offers.contains(&(from, key)) {
             self.offers.insert(from, (id, key));
         }
     }
@@ -56,13 +61,13 @@ impl<S: Storage> Replica<S> {
     /// needed): each is used once.
     pub(crate) fn spend_offers(&mut self, devices: &[RemoteDevice]) {
         for d in devices {
-            let Some(&(id, _)) = self.offers.get(&d.device) else {
+            let Some(&(_, key)) = self.offers.get(&d.device) else {
                 continue;
             };
             if self.sessions.has_session(&d.device).unwrap_or(false) {
                 self.offers.remove(&d.device);
                 if self.used_offers.len() < MAX_USED {
-                    self.used_offers.insert((d.device, id));
+                    self.used_offers.insert((d.device, key));
                 }
             }
         }

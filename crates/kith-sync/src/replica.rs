@@ -50,7 +50,7 @@ pub struct Replica<S> {
     /// One-time prekeys connected devices handed out (`offers.rs`).
     pub(crate) offers: BTreeMap<DeviceId, (u32, kith_wire::DhKey)>,
     /// Offers already used (ignored if handed out again).
-    pub(crate) used_offers: BTreeSet<(DeviceId, u32)>,
+    pub(crate) used_offers: BTreeSet<(DeviceId, kith_wire::DhKey)>,
     /// Bodies own devices asked for that were not readable here yet; served
     /// as soon as they are.
     pub(crate) wanted: BTreeMap<DeviceId, BTreeSet<(ConversationId, EntryHash)>>,
@@ -283,10 +283,12 @@ impl<S: Storage> Replica<S> {
                     .account_of(&peer)
                     .and_then(|a| self.logs.get(&a))
                     .and_then(|log| log.newest_seq(&peer));
-                match known {
-                    Some(seq) => self.known_at_connect.insert(peer, seq),
-                    None => self.known_at_connect.remove(&peer),
-                };
+                // A second connection while the first is still up (one
+                // replaces the other) keeps the first floor: frames of the
+                // first, with its older claim, may still be queued.
+                if let Some(seq) = known {
+                    self.known_at_connect.entry(peer).or_insert(seq);
+                }
                 // Device logs first: the peer may need them to accept what follows.
                 let mut outputs = self.directory_to(&peer);
                 outputs.extend(self.offer_prekey(&peer));

@@ -44,12 +44,15 @@ impl DeviceLog {
         let presented = self.last_seen(presenter, &closure);
         match known {
             Some(known) if presented.is_none_or(|p| p < known) => {
-                self.rollbacks.insert(Compromise::Rollback {
+                // Evidence already held costs nothing more.
+                let new = self.rollbacks.insert(Compromise::Rollback {
                     device: *presenter,
                     presented: presented.unwrap_or(0),
                     known,
                 });
-                self.evaluate();
+                if new {
+                    self.evaluate();
+                }
                 Err(IdentityError::Rollback)
             }
             _ => Ok(()),
