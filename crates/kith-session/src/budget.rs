@@ -11,7 +11,7 @@ use crate::error::{Result, SessionError};
 /// starts a new chain as far ahead as allowed (the old chain's rest, then
 /// the new chain's start), tried on every session state kept for its
 /// sender (2 × `ratchet::MAX_SKIP` × `record::MAX_SESSIONS_PER_DEVICE`,
-/// checked in ratchet.rs): a genuine message alone in a batch always fits.
+/// checked in sessions.rs): a genuine message alone in a batch always fits.
 pub const SKIP_BUDGET: u32 = 250_000;
 
 /// Message keys derived ahead, and how many more may be.

@@ -24,11 +24,6 @@ use crate::error::{Result, SessionError};
 
 /// Most message keys derived ahead for one incoming message.
 pub const MAX_SKIP: u32 = 25_000;
-// One batch's budget fits one message skipping as far as allowed twice
-// (the old chain's rest, then the new chain's start) on every state kept.
-const _: () = assert!(
-    crate::budget::SKIP_BUDGET == 2 * MAX_SKIP * crate::record::MAX_SESSIONS_PER_DEVICE as u32
-);
 /// Most skipped message keys kept.
 pub const MAX_STORED_SKIPPED: usize = 2_000;
 /// How long a skipped message key is kept: 30 days.

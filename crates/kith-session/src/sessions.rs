@@ -20,6 +20,13 @@ use crate::record::{PendingPreKey, SessionRecord, SessionState};
 use crate::store::SessionStore;
 use crate::x3dh::{self, Party};
 
+// One batch's budget fits one message skipping as far as allowed twice
+// (the old chain's rest, then the new chain's start) on every state kept.
+const _: () = assert!(
+    crate::budget::SKIP_BUDGET
+        == 2 * crate::ratchet::MAX_SKIP * crate::record::MAX_SESSIONS_PER_DEVICE as u32
+);
+
 /// This device.
 #[derive(Clone, Copy, Debug)]
 pub struct LocalDevice<'a> {
