@@ -681,3 +681,39 @@ async fn a_contact_restored_from_an_old_backup_is_marked_compromised() {
     assert_eq!(bob.contacts().await[0].state, "compromised");
     bob.shutdown().await;
 }
+
+/// When `shutdown` returns and the caller drops its node, the profile is
+/// closed: even with engine events still being handled (messages just
+/// arrived), the database opens again at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_node_releases_its_profile_at_once() {
+    let root = tempfile::tempdir().unwrap();
+    let (alice, mut bob) = online_pair(root.path()).await;
+    let bob_dir = root.path().join("bob");
+    bob.add_contact(&alice.invite().await.unwrap(), None)
+        .await
+        .unwrap();
+    let bob_id = bob.identity().await.account_id;
+    for round in 0..10 {
+        let mut events = bob.subscribe();
+        for i in 0..5 {
+            alice
+                .send(&bob_id, &format!("{round}.{i}"), false)
+                .await
+                .unwrap();
+        }
+        next_event(&mut events, |e| {
+            matches!(e, NodeEvent::MessageReceived { .. })
+        })
+        .await;
+        bob.shutdown().await;
+        drop(bob);
+        let opened = kith_store::Store::open(&bob_dir, kith_store::Unlock::KeyFile);
+        assert!(opened.is_ok(), "round {round}: {:?}", opened.err());
+        drop(opened);
+        bob = Node::open(&bob_dir, NetConfig::local()).await.unwrap();
+        bob.go_online().await.unwrap();
+    }
+    bob.shutdown().await;
+    alice.shutdown().await;
+}

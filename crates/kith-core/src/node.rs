@@ -45,8 +45,8 @@ pub(crate) struct Inner {
     pub(crate) online: Mutex<Option<Online>>,
     pub(crate) backoff: Mutex<HashMap<Vec<u8>, Backoff>>,
     pub(crate) revoked: std::sync::atomic::AtomicBool,
-    /// Short tasks the node started (connect at once after a link or an
-    /// invite); aborted on shutdown so the profile is released.
+    /// Tasks the node started (the event loop; connect at once after a
+    /// link or an invite); aborted on shutdown so the profile is released.
     pub(crate) tasks: std::sync::Mutex<tokio::task::JoinSet<()>>,
     pub(crate) dir: PathBuf,
     /// Deletions so far, and how many of them a compaction has covered
@@ -124,7 +124,7 @@ impl Node {
         Ok(())
     }
 
-    /// Starts a short task that shutdown aborts.
+    /// Starts a task that shutdown aborts.
     pub(crate) fn spawn(&self, task: impl Future<Output = ()> + Send + 'static) {
         if let Ok(mut tasks) = self.inner.tasks.lock() {
             if self.inner.closing.load(std::sync::atomic::Ordering::SeqCst) {

@@ -191,8 +191,10 @@ impl Node {
                 closing: std::sync::atomic::AtomicBool::new(false),
             }),
         };
+        // Among the node's tasks: once shutdown returns, nothing can take
+        // the node up again, so the caller's drop closes the profile.
         let weak = Arc::downgrade(&node.inner);
-        tokio::spawn(async move { event_loop(weak, rx).await });
+        node.spawn(async move { event_loop(weak, rx).await });
         Ok(node)
     }
 
@@ -299,4 +301,38 @@ pub(crate) async fn reopen(
         }
     }
     Err(last.unwrap_or_else(|| CoreError::new("network", "cannot bind")))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::sync::Arc;
+
+    use super::{NetConfig, Node, Protection};
+
+    /// Once `shutdown` returns, no task of the node can take it up again
+    /// (the event loop included): the caller's handles are the last ones,
+    /// so dropping them closes the profile at once.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn after_shutdown_no_task_can_take_the_node_up_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let node = Node::create(
+            dir.path(),
+            "Alice",
+            "laptop",
+            NetConfig::local(),
+            Protection::KeyFile,
+        )
+        .await
+        .unwrap();
+        node.go_online().await.unwrap();
+        node.shutdown().await;
+        assert_eq!(Arc::strong_count(&node.inner), 1);
+        assert_eq!(
+            Arc::weak_count(&node.inner),
+            0,
+            "a task still holds the node"
+        );
+    }
 }

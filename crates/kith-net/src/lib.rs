@@ -358,9 +358,13 @@ impl<S: Storage + Send + Sync + 'static> ProtocolHandler for SyncProtocol<S> {
         if !self.0.is_active(&peer).await {
             // A device believed revoked: time for the directories to cross,
             // then the connection ends unless they made it active again.
-            let node = self.0.clone();
+            // Weak: the wait does not keep a closing node (and its store)
+            // open.
+            let node = Arc::downgrade(&self.0.inner);
             tokio::spawn(async move {
                 tokio::time::sleep(REVOKED_GRACE).await;
+                let Some(inner) = node.upgrade() else { return };
+                let node = SyncNode { inner };
                 if !node.is_active(&peer).await {
                     node.disconnect(&peer, b"revoked").await;
                 }
