@@ -156,3 +156,73 @@ fn one_target(rounds: usize) -> Vec<SignedDeviceEntry> {
 fn many_revocations_of_a_busy_device_cost_work_near_linear_in_the_log() {
     assert_growth("one target", 1.0, &one_target(40), &one_target(160));
 }
+
+/// [`one_target`], but the target forked its log first (two entries with
+/// one sequence number): it has no chain, so its entries are weighed
+/// against every revocation of it, the one shape still quadratic
+/// (`docs/identity.md`, "Cost"): bounded by the log's cap.
+fn forked_target(rounds: usize) -> Vec<SignedDeviceEntry> {
+    let mut first = account("first");
+    let mut target = first.add_device("target");
+    target.pull(&first);
+    let honest = target.write(DeviceOp::Profile {
+        name: "honest".into(),
+    });
+    let mut twin: kith_wire::DeviceLogEntry =
+        honest.peek(kith_wire::limits::MAX_ENTRY_BYTES).unwrap();
+    twin.op = DeviceOp::Profile {
+        name: "twin".into(),
+    };
+    let twin = target
+        .keys
+        .sign(kith_wire::domain::DEVICE_LOG_ENTRY, &twin)
+        .unwrap();
+    for i in 0..rounds {
+        target.write(DeviceOp::Profile {
+            name: format!("t{i}"),
+        });
+        first.write(revoke(target.keys.device_id()));
+    }
+    first.pull(&target);
+    let mut entries: Vec<_> = first.log.entries().cloned().collect();
+    entries.push(twin);
+    entries
+}
+
+#[test]
+fn many_revocations_of_a_device_that_forked_its_log_cost_at_most_quadratic_work() {
+    assert_growth(
+        "forked target",
+        2.0,
+        &forked_target(40),
+        &forked_target(160),
+    );
+}
+
+/// Three devices in a ring, each learning only its neighbour's entries
+/// before it writes: every entry learned something, but not everything.
+fn ring(rounds: usize) -> Vec<SignedDeviceEntry> {
+    let mut a = account("a");
+    let mut b = a.add_device("b");
+    let mut c = a.add_device("c");
+    b.pull(&a);
+    c.pull(&a);
+    for i in 0..rounds {
+        for (r, name) in [(&mut a, "a"), (&mut b, "b"), (&mut c, "c")] {
+            r.write(DeviceOp::Profile {
+                name: format!("{name}{i}"),
+            });
+        }
+        a.pull(&b);
+        b.pull(&c);
+        c.pull(&a);
+    }
+    a.pull(&b);
+    a.pull(&c);
+    a.log.entries().cloned().collect()
+}
+
+#[test]
+fn devices_that_each_learn_part_of_the_log_cost_work_near_linear_in_the_log() {
+    assert_growth("ring", 1.0, &ring(30), &ring(120));
+}

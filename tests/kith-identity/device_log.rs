@@ -365,7 +365,7 @@ fn step() -> impl Strategy<Value = Step> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 48, .. ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 64, .. ProptestConfig::default() })]
 
     /// Any delivery order of the same entries converges to the same state.
     #[test]
@@ -429,6 +429,13 @@ proptest! {
             let report = log.merge(order);
             prop_assert!(report.rejected.is_empty(), "{:?}", report.rejected);
             prop_assert_eq!(report.pending, 0);
+            // One at a time, evaluated after each: the incremental
+            // shortcuts (`device_log/incremental.rs`) give the same state.
+            let mut one_by_one = DeviceLog::empty(account);
+            for e in crate::shuffled(&all, &mut rng) {
+                prop_assert!(one_by_one.insert(e).is_ok());
+            }
+            prop_assert_eq!(one_by_one.state(), log.state());
             match &reference {
                 None => reference = Some(log),
                 Some(r) => prop_assert_eq!(r.state(), log.state()),

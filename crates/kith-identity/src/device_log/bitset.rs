@@ -34,4 +34,13 @@ impl BitSet {
     pub(super) fn count(&self) -> usize {
         self.0.iter().map(|w| w.count_ones() as usize).sum()
     }
+
+    /// How many indices are in both sets.
+    pub(super) fn count_common(&self, other: &BitSet) -> usize {
+        self.0
+            .iter()
+            .zip(&other.0)
+            .map(|(a, b)| (a & b).count_ones() as usize)
+            .sum()
+    }
 }

@@ -123,7 +123,7 @@ impl DeviceLog {
             removed: view.removed.clone(),
             name_key,
             kept: HashMap::new(),
-            last_sink: None,
+            retained: BitSet::default(),
         };
         let mut state = LogState {
             name: view.name.map(|(_, n)| n),
@@ -184,6 +184,7 @@ impl DeviceLog {
         heads.sort();
         state.heads = heads;
         self.state = state;
+        incremental.retained = view.retained;
         self.incremental = incremental;
     }
 }

@@ -4,21 +4,23 @@
 //!
 //! * a **sink**: the entry has every stored entry in its causal past (an
 //!   entry written on top of the log, or a stored log read back in order);
-//! * a **sibling** of the last sink: the same parents, another author,
-//!   neither of them a revocation.
+//! * a **concurrent** entry that is not a revocation: it strikes nothing,
+//!   and no stored entry is in its future, so it changes no stored entry's
+//!   fate; its own follows from the state (see [`DeviceLog::shortcut`]).
 //!
 //! Both need the last full evaluation to have been decided by step 1 alone
 //! (no contest resolved). Anything else is evaluated in full.
 //!
 //! Whether the author of an entry was active as it saw the log (checked
 //! before storing it) is, likewise, known without evaluating its past when
-//! its past is its previous entry's past and that entry: see
+//! the author learned no revocation since its previous entry: see
 //! [`DeviceLog::active_by_chain`].
 
 use std::collections::{BTreeMap, HashMap};
 
 use kith_wire::{DeviceId, DeviceLogEntry, DeviceOp, EntryHash, RevokeReason};
 
+use super::bitset::BitSet;
 use super::{Compromise, DeviceLog, DeviceState, DeviceStatus};
 
 /// What the incremental steps need besides the state.
@@ -28,55 +30,70 @@ pub(super) struct Incremental {
     pub(super) fresh: bool,
     /// Step 1 alone decided every entry.
     pub(super) pure: bool,
+    /// The entries strong remove keeps.
+    pub(super) retained: BitSet,
     /// The first kept revocation of each device, in canonical order.
     pub(super) removed: BTreeMap<DeviceId, (DeviceId, RevokeReason)>,
     /// Where the kept name comes from: (depth, hash) of its entry.
     pub(super) name_key: Option<(u64, EntryHash)>,
     /// Kept entries by (author, sequence number), for equivocation.
     pub(super) kept: HashMap<(DeviceId, u64), EntryHash>,
-    /// The last entry applied as a sink, and its sorted parents.
-    pub(super) last_sink: Option<(usize, Vec<EntryHash>)>,
 }
 
 /// Which shortcut a new entry takes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Shortcut {
     Sink,
-    Sibling,
-}
-
-fn is_revocation(op: &DeviceOp) -> bool {
-    matches!(op, DeviceOp::RevokeDevice { .. })
+    /// Not a revocation, not a sink; kept or dropped.
+    Concurrent {
+        kept: bool,
+    },
 }
 
 impl DeviceLog {
-    /// Whether `entry` (not yet stored; `past` entries in its causal past)
-    /// may be applied on its own.
-    pub(super) fn shortcut(&self, entry: &DeviceLogEntry, past: usize) -> Option<Shortcut> {
+    /// Whether `entry` (not yet stored; `ancestors` its causal past) may be
+    /// applied on its own.
+    ///
+    /// A concurrent entry that is not a revocation is in no stored entry's
+    /// past, so every stored revocation of its author strikes it, and it
+    /// strikes nothing: in a log that step 1 alone decided, it is kept
+    /// exactly when no kept revocation of its author exists and a kept add
+    /// of its author is in its past, and the other entries keep their fate.
+    /// Left to a full evaluation: what canonical order would place before
+    /// what is applied (an add of a known device, a second declaration of
+    /// compromise, an entry of an author that equivocates).
+    pub(super) fn shortcut(&self, entry: &DeviceLogEntry, ancestors: &BitSet) -> Option<Shortcut> {
         let inc = &self.incremental;
         if !inc.fresh || !inc.pure || matches!(entry.op, DeviceOp::Genesis { .. }) {
             return None;
         }
-        if past == self.nodes.len() {
+        if ancestors.count() == self.nodes.len() {
             return Some(Shortcut::Sink);
         }
-        let (last, parents) = inc.last_sink.as_ref()?;
-        let sibling = self.nodes.get(*last)?;
-        let mut mine = entry.parents.clone();
-        mine.sort();
-        let added_author = matches!(&sibling.entry.op,
-            DeviceOp::AddDevice { device, .. } if device.device == entry.author);
-        let adds_known = matches!(&entry.op,
-            DeviceOp::AddDevice { device, .. } if self.state.devices.contains_key(&device.device));
-        let fits = *last + 1 == self.nodes.len()
-            && mine == *parents
-            && sibling.entry.author != entry.author
-            && !is_revocation(&sibling.entry.op)
-            && !is_revocation(&entry.op)
-            && !matches!(entry.op, DeviceOp::AccountCompromised)
-            && !added_author
-            && !adds_known;
-        fits.then_some(Shortcut::Sibling)
+        let author = entry.author;
+        let adds = self.adds_of.get(&author).map(Vec::as_slice).unwrap_or(&[]);
+        self.work.add(adds.len() + 1);
+        let declared = self
+            .state
+            .compromise
+            .iter()
+            .any(|c| matches!(c, Compromise::Declared { .. }));
+        let last_seq = self.last_seq(&author);
+        let fits = match &entry.op {
+            DeviceOp::RevokeDevice { .. } | DeviceOp::Genesis { .. } => false,
+            DeviceOp::AddDevice { device, .. } => !self.state.devices.contains_key(&device.device),
+            DeviceOp::AccountCompromised => !declared,
+            _ => true,
+        } && !self.equivocators.contains(&author)
+            && last_seq.is_none_or(|last| entry.seq > last);
+        if !fits {
+            return None;
+        }
+        let introduced = adds
+            .iter()
+            .any(|&a| ancestors.contains(a) && inc.retained.contains(a));
+        let kept = introduced && !inc.removed.contains_key(&author);
+        Some(Shortcut::Concurrent { kept })
     }
 
     /// Applies the stored entry `index`, which took `shortcut`.
@@ -86,9 +103,16 @@ impl DeviceLog {
             return;
         };
         let (entry, hash, depth) = (&node.entry, node.hash, node.depth);
+        let state = &mut self.state;
+        state.heads.retain(|h| !entry.parents.contains(h));
+        state.heads.push(hash);
+        state.heads.sort();
+        if shortcut == (Shortcut::Concurrent { kept: false }) {
+            return;
+        }
         let author = entry.author;
         let inc = &mut self.incremental;
-        let state = &mut self.state;
+        inc.retained.insert(index);
         match &entry.op {
             DeviceOp::RevokeDevice { device, reason, .. } => {
                 let (by, reason) = *inc.removed.entry(*device).or_insert((author, *reason));
@@ -148,32 +172,26 @@ impl DeviceLog {
                 seq: entry.seq,
             });
         }
-        state.heads.retain(|h| !entry.parents.contains(h));
-        state.heads.push(hash);
-        state.heads.sort();
-        inc.last_sink = match shortcut {
-            Shortcut::Sink => {
-                let mut parents = entry.parents.clone();
-                parents.sort();
-                Some((index, parents))
-            }
-            Shortcut::Sibling => None,
-        };
     }
 }
 
 impl DeviceLog {
-    /// Whether `entry`'s author was active in the view of its causal past,
-    /// `past` entries, known without evaluating it: the author's previous
-    /// entry `p` is stored, so its author was active in the view of `p`'s
-    /// past; if the new entry's past is exactly `p`'s past and `p` (the
-    /// author learned nothing since), adding `p` changed no fate but its
-    /// own: `p` is a sink there, so it strikes and introduces nothing in
-    /// that set, it contests no revocation (any in its past has it outside
-    /// theirs only one way), and no kept revocation of its author is in its
-    /// past. Only a revocation of the author by itself makes it inactive.
+    /// Whether `entry`'s author was active in the view of its causal past
+    /// (`revocations` revocations in it), known without evaluating it. The
+    /// author's previous entry `p` is stored, so its author was active in
+    /// the view of `p`'s past. In the view of `p`'s past and `p`, adding
+    /// `p` changed no fate but its own: `p` is a sink there, so it strikes
+    /// and introduces nothing in that set, it contests no revocation (any
+    /// in its past has it outside theirs only one way), and no kept
+    /// revocation of its author is in its past; only a revocation of the
+    /// author by itself makes it inactive. What the new entry's past holds
+    /// besides (what the author learned since `p`) changes no fate in that
+    /// set when it holds no revocation: such entries strike nothing, and
+    /// introduce none of the entries already there (those are not in their
+    /// future), so every round of steps 1 to 4 decides the old entries as
+    /// before, and the author's add and revocations are all old ones.
     /// `false` means: evaluate the past.
-    pub(super) fn active_by_chain(&self, entry: &DeviceLogEntry, past: usize) -> bool {
+    pub(super) fn active_by_chain(&self, entry: &DeviceLogEntry, revocations: usize) -> bool {
         let Some(p) = entry
             .prev
             .and_then(|h| self.by_hash.get(&h))
@@ -182,8 +200,12 @@ impl DeviceLog {
             return false;
         };
         self.work.add(1);
-        let revokes_itself = matches!(p.entry.op,
-            DeviceOp::RevokeDevice { device, .. } if device == entry.author);
-        p.ancestors.count() + 1 == past && !revokes_itself
+        let (is_revocation, revokes_itself) = match p.entry.op {
+            DeviceOp::RevokeDevice { device, .. } => (true, device == entry.author),
+            _ => (false, false),
+        };
+        // `p` and its past are in the entry's past (its structure was
+        // checked): the counts differ by the revocations learned since.
+        p.revocations_before + usize::from(is_revocation) == revocations && !revokes_itself
     }
 }

@@ -41,7 +41,7 @@ mod state;
 mod work;
 
 use bitset::BitSet;
-use incremental::Incremental;
+use incremental::{Incremental, Shortcut};
 pub use state::{Compromise, DeviceState, DeviceStatus, Inserted, LogState, MergeReport};
 use work::Work;
 
@@ -55,6 +55,8 @@ struct Node {
     depth: u64,
     /// Indices of every entry in this entry's causal past.
     ancestors: BitSet,
+    /// How many revocations are in it.
+    revocations_before: usize,
 }
 
 /// Most entries held back waiting for parents.
@@ -76,6 +78,8 @@ pub struct DeviceLog {
     adds_of: HashMap<DeviceId, Vec<usize>>,
     /// Authors with two entries of one sequence number.
     equivocators: BTreeSet<DeviceId>,
+    /// The revocations' indices.
+    revocations: BitSet,
     /// Rollback evidence (the only part of the state not derived from entries).
     rollbacks: BTreeSet<Compromise>,
     state: LogState,
@@ -146,6 +150,7 @@ impl DeviceLog {
             by_author: HashMap::new(),
             adds_of: HashMap::new(),
             equivocators: BTreeSet::new(),
+            revocations: BitSet::default(),
             incremental: Incremental::default(),
             rollbacks: BTreeSet::new(),
             state: LogState::default(),
@@ -313,20 +318,21 @@ impl DeviceLog {
         }
         self.check_structure(&signed, &entry, &ancestors)?;
         let past = ancestors.count();
+        let revocations_before = ancestors.count_common(&self.revocations);
         if !self.incremental.fresh && past == self.nodes.len() {
             // On top of everything: evaluate once so the entry, and those
             // that follow it, take the shortcut.
             self.evaluate();
         }
-        let shortcut = self.shortcut(&entry, past);
+        let shortcut = self.shortcut(&entry, &ancestors);
         if !matches!(entry.op, DeviceOp::Genesis { .. }) {
             // Active as the author saw the log: the state itself for a
-            // shortcut (a sibling's author is not one the last sink
-            // changed), else the view of the causal past.
+            // sink, else known by chain or from the view of the causal
+            // past.
             let active = match shortcut {
-                Some(_) => self.state.is_active(&entry.author),
-                None => {
-                    self.active_by_chain(&entry, past)
+                Some(Shortcut::Sink) => self.state.is_active(&entry.author),
+                _ => {
+                    self.active_by_chain(&entry, revocations_before)
                         || self.view(&ancestors).active().contains(&entry.author)
                 }
             };
@@ -338,17 +344,15 @@ impl DeviceLog {
         let author = entry.author;
         // An author's chain is stored in order, so an entry whose sequence
         // number is not past the author's last one reuses a number.
-        let last_seq = self
-            .by_author
-            .get(&author)
-            .and_then(|chain| chain.last())
-            .and_then(|&i| self.nodes.get(i))
-            .map(|n| n.entry.seq);
+        let last_seq = self.last_seq(&author);
         if last_seq.is_some_and(|last| entry.seq <= last) {
             self.equivocators.insert(author);
         }
         if let DeviceOp::Genesis { device, .. } | DeviceOp::AddDevice { device, .. } = &entry.op {
             self.adds_of.entry(device.device).or_default().push(index);
+        }
+        if matches!(entry.op, DeviceOp::RevokeDevice { .. }) {
+            self.revocations.insert(index);
         }
         self.by_author.entry(author).or_default().push(index);
         self.nodes.push(Node {
@@ -357,16 +361,25 @@ impl DeviceLog {
             entry,
             depth,
             ancestors,
+            revocations_before,
         });
         self.by_hash.insert(hash, index);
         match shortcut {
             Some(shortcut) => self.apply_shortcut(index, shortcut),
             None => {
                 self.incremental.fresh = false;
-                self.incremental.last_sink = None;
             }
         }
         Ok(())
+    }
+
+    /// The sequence number of `author`'s last stored entry.
+    fn last_seq(&self, author: &DeviceId) -> Option<u64> {
+        self.by_author
+            .get(author)
+            .and_then(|chain| chain.last())
+            .and_then(|&i| self.nodes.get(i))
+            .map(|n| n.entry.seq)
     }
 
     /// Rules that need only the entry and its causal past.
