@@ -3,10 +3,13 @@
 #
 #   ./kith.sh run    install what is missing, build, and start Kith
 #   ./kith.sh test   install what is missing, then run the whole test suite
+#   ./kith.sh package  the release .deb (packaging/deb/build.sh), lintian clean
 #
 # What gets installed (only when missing):
 #   - Debian packages: build-essential, pkg-config, curl, ca-certificates
-#     (a C compiler and make build the bundled libsodium)
+#     (a C compiler and make build the bundled libsodium); for the app and
+#     the .deb, WebKitGTK's -dev packages, dpkg-dev, lintian and
+#     desktop-file-utils, among others listed below
 #   - Rust 1.95.0 with rustfmt and clippy, through rustup, if `cargo` is absent
 #
 # Builds go to $CARGO_TARGET_DIR (default: ~/.cache/kith/target), outside the
@@ -74,6 +77,86 @@ ensure_app_packages() {
   need_package xdg-utils command -v xdg-mime
   # The Secret Service the end-to-end test keeps a profile's key in.
   need_package gnome-keyring command -v gnome-keyring-daemon
+}
+
+# What the .deb is built and checked with (packaging/deb/build.sh).
+ensure_package_tools() {
+  need_package dpkg-dev command -v dpkg-shlibdeps
+  need_package binutils command -v strip
+  need_package lintian command -v lintian
+  # desktop-file-validate, and the MIME cache that registers kith: links.
+  need_package desktop-file-utils command -v desktop-file-validate
+}
+
+# Lintian on the .deb $1: no error and no warning (information notes,
+# such as Rust binaries not using fortified libc functions, are allowed).
+lint_deb() {
+  local report
+  report="$(lintian --fail-on none "$1" 2>&1 | grep -v 'running with root privileges' || true)"
+  if printf '%s\n' "$report" | grep -q '^[EW]: '; then
+    printf '%s\n' "$report" >&2
+    die "lintian found errors or warnings in $1"
+  fi
+  say "lintian: no errors, no warnings"
+}
+
+# The debug .deb, built from the binaries the end-to-end test made: lintian
+# clean; when root, installed, checked (kith runs, the desktop entry is
+# valid and registers every link scheme the app declares), and removed.
+deb_test() {
+  say "the .deb (debug build): packaged and checked"
+  local deb
+  deb="$(bash packaging/deb/build.sh debug)"
+  lint_deb "$deb"
+  local status=0
+  if [ "$(id -u)" -eq 0 ]; then
+    deb_install_test "$deb" || status=$?
+  else
+    say "not root: the .deb install test is skipped"
+  fi
+  record_test deb "$status" "the .deb install test failed"
+}
+
+# One line in cargo's form for a test run outside cargo (so the closing
+# line counts it); stops the run when it failed.
+record_test() { # record_test NAME STATUS MESSAGE
+  if [ "$2" -eq 0 ]; then
+    echo "test result: $1. 1 passed; 0 failed; 0 ignored" | tee -a "$log"
+  else
+    echo "test result: $1. 0 passed; 1 failed; 0 ignored" | tee -a "$log"
+    summarise_tests "$log" "$ran_ignored"
+    die "$3"
+  fi
+}
+
+deb_install_test() {
+  local deb="$1" schemes scheme handler xdg
+  if dpkg-query -W -f='${Status}' kith 2>/dev/null | grep -q 'install ok installed'; then
+    say "a kith package is already installed here: the install test is skipped"
+    return 0
+  fi
+  DEBIAN_FRONTEND=noninteractive dpkg -i "$deb" >&2 || return 1
+  (
+    set -e
+    /usr/bin/kith --version | grep -q "^kith "
+    desktop-file-validate /usr/share/applications/kith-app.desktop
+    man -w kith kith-app kith-daemon >/dev/null 2>&1 || test -e /usr/share/man/man1/kith.1.gz
+    schemes="$(node -e 'const c=require("./src-tauri/tauri.conf.json"); console.log(c.plugins["deep-link"].desktop.schemes.join(" "))')"
+    xdg="$(mktemp -d)"
+    for scheme in $schemes; do
+      handler="$(XDG_CONFIG_HOME="$xdg" XDG_DATA_HOME="$xdg" XDG_DATA_DIRS=/usr/share \
+        XDG_CURRENT_DESKTOP= DE= xdg-mime query default "x-scheme-handler/$scheme")"
+      [ "$handler" = kith-app.desktop ] || {
+        echo "x-scheme-handler/$scheme opens '$handler', not kith-app.desktop" >&2
+        exit 1
+      }
+    done
+    rm -rf "$xdg"
+  ) >&2
+  local checked=$?
+  DEBIAN_FRONTEND=noninteractive dpkg -r kith >&2 || return 1
+  [ ! -e /usr/bin/kith ] || { echo "dpkg -r left /usr/bin/kith" >&2; return 1; }
+  return "$checked"
 }
 
 # Node.js >= 20.19 for the UI build (Vite 8). Debian 12's own nodejs is 18:
@@ -180,18 +263,13 @@ app_e2e() {
   (cd ui && KITH_E2E_SHOTS="$CARGO_TARGET_DIR/e2e" \
     node e2e/run.mjs "$CARGO_TARGET_DIR/debug/kith-app" "$CARGO_TARGET_DIR/debug/kith") >&2 ||
     e2e_status=$?
-  if [ "$e2e_status" -eq 0 ]; then
-    echo "test result: e2e. 1 passed; 0 failed; 0 ignored" | tee -a "$log"
-  else
-    echo "test result: e2e. 0 passed; 1 failed; 0 ignored" | tee -a "$log"
-    summarise_tests "$log" "$ran_ignored"
-    die "the app end-to-end test failed"
-  fi
+  record_test e2e "$e2e_status" "the app end-to-end test failed"
 }
 
 cmd_test() {
   ensure_system_packages
   ensure_app_packages
+  ensure_package_tools
   ensure_rust
   local log started
   log="$(mktemp)"
@@ -238,6 +316,7 @@ cmd_test() {
     die "the UI unit tests failed"
   fi
   app_e2e
+  deb_test
   fuzz_smoke
   say "benchmarks, quick mode (proves they run; no timing is asserted)"
   cargo run --release --locked -q -p kith-bench -- --quick b0
@@ -256,20 +335,40 @@ cmd_test() {
   rm -f "$log"
 }
 
-cmd_run() {
-  ensure_system_packages
-  ensure_app_packages
-  ensure_rust
+# The release binaries: the kith command-line node and the app.
+build_release() {
   build_ui
   say "building the kith command-line node and the app"
   cargo build --release --locked -p kith-cli
   (cd ui && TAURI_APP_PATH="$PWD/../src-tauri" npx tauri build --no-bundle -- --locked) >&2
+}
+
+cmd_run() {
+  ensure_system_packages
+  ensure_app_packages
+  ensure_rust
+  build_release
   say "starting Kith (the command-line node is $CARGO_TARGET_DIR/release/kith)"
   "$CARGO_TARGET_DIR/release/kith-app" "$@"
+}
+
+# The release .deb: ./kith.sh package (packaging/deb/build.sh), lintian clean.
+cmd_package() {
+  ensure_system_packages
+  ensure_app_packages
+  ensure_package_tools
+  ensure_rust
+  build_release
+  local deb
+  deb="$(bash packaging/deb/build.sh release)"
+  lint_deb "$deb"
+  say "built $deb"
+  echo "$deb"
 }
 
 case "${1:-}" in
   run) shift; cmd_run "$@" ;;
   test) shift; cmd_test "$@" ;;
-  *) echo "usage: ./kith.sh run | ./kith.sh test" >&2; exit 2 ;;
+  package) shift; cmd_package "$@" ;;
+  *) echo "usage: ./kith.sh run | ./kith.sh test | ./kith.sh package" >&2; exit 2 ;;
 esac

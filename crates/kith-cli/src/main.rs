@@ -15,6 +15,7 @@ mod account;
 mod contact;
 mod control;
 mod device;
+mod docs;
 mod human;
 mod link;
 mod messages;
@@ -159,6 +160,13 @@ pub(crate) enum Command {
         #[arg(long, default_value_t = 30)]
         timeout: u64,
     },
+    /// Write the man pages and shell completions (for packaging).
+    #[command(hide = true)]
+    GenerateDocs {
+        /// The folder to write `man/` and `completions/` into.
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 fn host_name() -> String {
@@ -201,12 +209,14 @@ pub(crate) async fn execute(node: &Node, command: &Command) -> Result<Value, Cor
         Command::Messages { contact } => messages::list(node, contact).await,
         Command::Delete { message_id } => messages::delete(node, message_id).await,
         Command::Sync { timeout } => sync::sync(node, *timeout).await,
-        Command::Version | Command::Init { .. } | Command::Daemon | Command::Link(_) => {
-            Err(CoreError::new(
-                "invalid_input",
-                "this command cannot run through the daemon",
-            ))
-        }
+        Command::Version
+        | Command::Init { .. }
+        | Command::Daemon
+        | Command::Link(_)
+        | Command::GenerateDocs { .. } => Err(CoreError::new(
+            "invalid_input",
+            "this command cannot run through the daemon",
+        )),
     }
 }
 
@@ -223,6 +233,7 @@ async fn run(cli: &Cli, ctx: &Ctx) -> Result<Value, CoreError> {
     let command = &cli.command;
     match command {
         Command::Version => account::version(),
+        Command::GenerateDocs { out } => docs::generate(out),
         Command::Init { name, device_name } => {
             let device_name = device_name.clone().unwrap_or_else(host_name);
             account::init(ctx, name, &device_name).await
@@ -272,6 +283,13 @@ fn print(out: &mut impl Write, command: &Command, value: &Value) -> std::io::Res
         Command::Delete { .. } => messages::print_deleted(out),
         Command::Daemon => writeln!(out, "Stopped."),
         Command::Sync { .. } => sync::print(out, value),
+        Command::GenerateDocs { out: folder } => {
+            writeln!(
+                out,
+                "Wrote the man pages and completions to {}.",
+                folder.display()
+            )
+        }
     }
 }
 
