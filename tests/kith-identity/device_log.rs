@@ -436,6 +436,7 @@ proptest! {
                 prop_assert!(one_by_one.insert(e).is_ok());
             }
             prop_assert_eq!(one_by_one.state(), log.state());
+            prop_assert_eq!(one_by_one.state(), &one_by_one.state_evaluated_in_full());
             match &reference {
                 None => reference = Some(log),
                 Some(r) => prop_assert_eq!(r.state(), log.state()),
@@ -525,4 +526,56 @@ fn only_the_transport_key_proves_a_device_owns_its_endpoint() {
         )
         .is_err()
     );
+}
+
+/// Entries applied on their own while concurrent (an add of a new device,
+/// its entries, a first declaration of compromise) give the state a full
+/// evaluation gives.
+#[test]
+fn concurrent_entries_applied_on_their_own_match_a_full_evaluation() {
+    let mut laptop = account("laptop");
+    let mut phone = laptop.add_device("phone");
+    phone.pull(&laptop);
+    let renamed = laptop.write(DeviceOp::Profile {
+        name: "Alice B".into(),
+    });
+    let declared = laptop.write(DeviceOp::AccountCompromised);
+    // The phone, unaware of both, adds a tablet, which writes.
+    let mut tablet = phone.add_device("tablet");
+    let added = phone.log.entries().last().cloned().unwrap();
+    let written = tablet.write(DeviceOp::Profile {
+        name: "Alice T".into(),
+    });
+    let base: Vec<SignedDeviceEntry> = phone
+        .log
+        .entries()
+        .filter(|e| **e != added)
+        .cloned()
+        .collect();
+    for tail in [
+        [
+            renamed.clone(),
+            declared.clone(),
+            added.clone(),
+            written.clone(),
+        ],
+        [
+            added.clone(),
+            written.clone(),
+            renamed.clone(),
+            declared.clone(),
+        ],
+    ] {
+        let mut log = DeviceLog::empty(laptop.log.account_id());
+        for e in base.iter().cloned().chain(tail) {
+            assert!(matches!(log.insert(e).unwrap(), Inserted::New(_)));
+        }
+        assert_eq!(log.state(), &log.state_evaluated_in_full());
+        let tablet_state = &log.state().devices[&tablet.keys.device_id()];
+        assert_eq!(tablet_state.status, DeviceStatus::Active);
+        assert_eq!(tablet_state.added_by, Some(phone.keys.device_id()));
+        assert!(log.state().compromise.contains(&Compromise::Declared {
+            by: laptop.keys.device_id()
+        }));
+    }
 }

@@ -187,6 +187,16 @@ impl DeviceLog {
         &self.state
     }
 
+    /// The state a full evaluation of every stored entry gives, without
+    /// the incremental shortcuts: for tests, which compare it with
+    /// [`DeviceLog::state`].
+    #[doc(hidden)]
+    pub fn state_evaluated_in_full(&self) -> LogState {
+        let mut copy = self.clone();
+        copy.evaluate();
+        copy.state
+    }
+
     /// Number of stored entries.
     pub fn len(&self) -> usize {
         self.nodes.len()
