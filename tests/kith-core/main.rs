@@ -44,6 +44,13 @@ async fn online_pair(root: &std::path::Path) -> (Node, Node) {
     (alice, bob)
 }
 
+/// `me` adds `them` from their invite.
+async fn add_contact(me: &Node, them: &Node) {
+    me.add_contact(&them.invite().await.unwrap(), None)
+        .await
+        .unwrap();
+}
+
 /// The next event matching `want`, within 20 s.
 async fn next_event(
     events: &mut tokio::sync::broadcast::Receiver<NodeEvent>,
@@ -378,9 +385,7 @@ async fn deleted_messages_leave_the_database_file() {
     let bob = node(&bob_dir, "Bob").await;
     alice.go_online().await.unwrap();
     bob.go_online().await.unwrap();
-    bob.add_contact(&alice.invite().await.unwrap(), None)
-        .await
-        .unwrap();
+    add_contact(&bob, &alice).await;
     let bob_id = bob.identity().await.account_id;
     bob.shutdown().await;
     drop(bob);
@@ -554,10 +559,7 @@ async fn a_validated_contact_s_new_device_is_shown_until_acknowledged() {
     let root = tempfile::tempdir().unwrap();
     let (alice, bob) = online_pair(root.path()).await;
     let bob_id = bob.identity().await.account_id;
-    alice
-        .add_contact(&bob.invite().await.unwrap(), None)
-        .await
-        .unwrap();
+    add_contact(&alice, &bob).await;
     let digits = bob
         .safety_number(&alice.identity().await.account_id)
         .await
@@ -642,10 +644,7 @@ async fn a_contact_restored_from_an_old_backup_is_marked_compromised() {
     let root = tempfile::tempdir().unwrap();
     let (alice, bob) = online_pair(root.path()).await;
     let alice_id = alice.identity().await.account_id;
-    alice
-        .add_contact(&bob.invite().await.unwrap(), None)
-        .await
-        .unwrap();
+    add_contact(&alice, &bob).await;
     eventually_async(&bob, &alice_id, |c| c.devices.len() == 1).await;
     let alice_dir = root.path().join("alice");
     let backup = root.path().join("alice-backup");
@@ -690,9 +689,7 @@ async fn a_closed_node_releases_its_profile_at_once() {
     let root = tempfile::tempdir().unwrap();
     let (alice, mut bob) = online_pair(root.path()).await;
     let bob_dir = root.path().join("bob");
-    bob.add_contact(&alice.invite().await.unwrap(), None)
-        .await
-        .unwrap();
+    add_contact(&bob, &alice).await;
     let bob_id = bob.identity().await.account_id;
     for round in 0..10 {
         let mut events = bob.subscribe();

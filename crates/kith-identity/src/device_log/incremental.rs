@@ -21,7 +21,7 @@ use std::collections::{BTreeMap, HashMap};
 use kith_wire::{DeviceId, DeviceLogEntry, DeviceOp, EntryHash, RevokeReason};
 
 use super::bitset::BitSet;
-use super::{Compromise, DeviceLog, DeviceState, DeviceStatus};
+use super::{Compromise, DeviceLog, DeviceState, DeviceStatus, LogState};
 
 /// What the incremental steps need besides the state.
 #[derive(Clone, Debug, Default)]
@@ -38,6 +38,14 @@ pub(super) struct Incremental {
     pub(super) name_key: Option<(u64, EntryHash)>,
     /// Kept entries by (author, sequence number), for equivocation.
     pub(super) kept: HashMap<(DeviceId, u64), EntryHash>,
+}
+
+/// Whether a kept entry declared the account compromised.
+fn declared(state: &LogState) -> bool {
+    state
+        .compromise
+        .iter()
+        .any(|c| matches!(c, Compromise::Declared { .. }))
 }
 
 /// Which shortcut a new entry takes.
@@ -62,33 +70,32 @@ impl DeviceLog {
     /// Left to a full evaluation: what canonical order would place before
     /// what is applied (an add of a known device, a second declaration of
     /// compromise, an entry of an author that equivocates).
-    pub(super) fn shortcut(&self, entry: &DeviceLogEntry, ancestors: &BitSet) -> Option<Shortcut> {
+    pub(super) fn shortcut(
+        &self,
+        entry: &DeviceLogEntry,
+        ancestors: &BitSet,
+        past: usize,
+    ) -> Option<Shortcut> {
         let inc = &self.incremental;
         if !inc.fresh || !inc.pure || matches!(entry.op, DeviceOp::Genesis { .. }) {
             return None;
         }
-        if ancestors.count() == self.nodes.len() {
+        if past == self.nodes.len() {
             return Some(Shortcut::Sink);
         }
         let author = entry.author;
-        let adds = self.adds_of.get(&author).map(Vec::as_slice).unwrap_or(&[]);
-        self.work.add(adds.len() + 1);
-        let declared = self
-            .state
-            .compromise
-            .iter()
-            .any(|c| matches!(c, Compromise::Declared { .. }));
-        let last_seq = self.last_seq(&author);
         let fits = match &entry.op {
             DeviceOp::RevokeDevice { .. } | DeviceOp::Genesis { .. } => false,
             DeviceOp::AddDevice { device, .. } => !self.state.devices.contains_key(&device.device),
-            DeviceOp::AccountCompromised => !declared,
+            DeviceOp::AccountCompromised => !declared(&self.state),
             _ => true,
         } && !self.equivocators.contains(&author)
-            && last_seq.is_none_or(|last| entry.seq > last);
+            && self.last_seq(&author).is_none_or(|last| entry.seq > last);
         if !fits {
             return None;
         }
+        let adds = self.adds_of.get(&author).map(Vec::as_slice).unwrap_or(&[]);
+        self.work.add(adds.len() + 1);
         let introduced = adds
             .iter()
             .any(|&a| ancestors.contains(a) && inc.retained.contains(a));
@@ -151,11 +158,7 @@ impl DeviceLog {
                 }
             }
             DeviceOp::AccountCompromised => {
-                let declared = state
-                    .compromise
-                    .iter()
-                    .any(|c| matches!(c, Compromise::Declared { .. }));
-                if !declared {
+                if !declared(state) {
                     state.compromise.insert(Compromise::Declared { by: author });
                 }
             }

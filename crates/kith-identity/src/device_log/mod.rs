@@ -334,7 +334,7 @@ impl DeviceLog {
             // that follow it, take the shortcut.
             self.evaluate();
         }
-        let shortcut = self.shortcut(&entry, &ancestors);
+        let shortcut = self.shortcut(&entry, &ancestors, past);
         if !matches!(entry.op, DeviceOp::Genesis { .. }) {
             // Active as the author saw the log: the state itself for a
             // sink, else known by chain or from the view of the causal
