@@ -12,6 +12,8 @@ use std::time::Duration;
 use kith_core::{NetConfig, Node, NodeEvent};
 use kith_store::Protection;
 
+mod inbox;
+
 async fn node(dir: &std::path::Path, name: &str) -> Node {
     Node::create(
         dir,

@@ -234,7 +234,7 @@ impl Node {
         let bytes = encode_log(&log)?;
         let key = log_key(&account);
         let fed = self
-            .with(|r| {
+            .act(|r| {
                 r.update_log(log);
                 let fed = announcement.and_then(|a| {
                     let bytes = encode(&a).ok()?;
@@ -251,7 +251,9 @@ impl Node {
                     .collect();
                 r.storage_mut().profile_write(&changes)?;
                 r.open_direct(&account)?;
-                Ok::<_, CoreError>(fed.map(|(a, _)| a))
+                // My other devices learn the contact's devices now, not at
+                // their next connection: its messages verify there at once.
+                Ok::<_, CoreError>((fed.map(|(a, _)| a), r.publish_directory()))
             })
             .await?;
         if let Some(a) = fed {
@@ -322,6 +324,16 @@ impl Node {
                 .clone()
                 .or_else(|| info.log.as_ref().and_then(|l| l.state().name.clone())),
             state: trust_name(trust),
+            device_names: info
+                .log
+                .as_ref()
+                .map(|l| {
+                    l.state()
+                        .active_devices()
+                        .map(|d| (d.record.device.to_hex(), d.record.name.clone()))
+                        .collect()
+                })
+                .unwrap_or_default(),
             devices,
             new_devices,
         }

@@ -3,17 +3,51 @@
 
 use std::collections::BTreeMap;
 
-use kith_wire::{AccountId, ConversationId, DeviceId, EntryHash};
+use kith_sync::Conversation;
+use kith_wire::{AccountId, Content, ConversationId, DeviceId, EntryHash};
 
 use crate::error::{CoreError, Result};
-use crate::node::{Node, now_ms};
-use crate::views::{MessagePage, MessageView, NodeEvent, Sent};
+use crate::inbox::{shown, text_of};
+use crate::node::{Node, hex_id, now_ms};
+use crate::views::{MessagePage, MessageView, NodeEvent, QuoteView, Sent};
+
+/// The message `answered` as a reply quotes it.
+fn quote(conv: &Conversation, answered: &EntryHash) -> QuoteView {
+    let entry = conv.get(answered);
+    QuoteView {
+        message_id: answered.to_hex(),
+        author_account: entry.map(|e| e.header.author_account.to_hex()),
+        text: entry
+            .filter(|e| shown(e))
+            .and_then(text_of)
+            .map(str::to_owned),
+    }
+}
 
 impl Node {
     /// Sends a text to a contact (queued; delivered when possible). Sending
     /// to a compromised contact needs `anyway`.
     pub async fn send(&self, contact: &str, text: &str, anyway: bool) -> Result<Sent> {
+        self.send_reply(contact, text, None, anyway).await
+    }
+
+    /// Sends a text that answers `reply_to` (a message id of the same
+    /// conversation), or none; otherwise as [`Node::send`].
+    pub async fn send_reply(
+        &self,
+        contact: &str,
+        text: &str,
+        reply_to: Option<&str>,
+        anyway: bool,
+    ) -> Result<Sent> {
         self.ensure_not_revoked()?;
+        let reply_to = reply_to
+            .map(|id| {
+                hex_id::<32>(id.trim()).map(EntryHash).ok_or_else(|| {
+                    CoreError::new("invalid_input", "the message answered is not a message id")
+                })
+            })
+            .transpose()?;
         if text.is_empty() {
             return Err(CoreError::new("invalid_input", "the message is empty"));
         }
@@ -40,7 +74,17 @@ impl Node {
                 ));
             }
             let conversation = r.open_direct(&account)?;
-            let (id, outputs) = r.send_text(conversation, &text, now_ms())?;
+            if let Some(answered) = &reply_to
+                && r.conversation(&conversation)
+                    .and_then(|c| c.get(answered))
+                    .is_none_or(|e| !shown(e))
+            {
+                return Err(CoreError::new(
+                    "unknown_message",
+                    "the message answered is not in this conversation",
+                ));
+            }
+            let (id, outputs) = r.send_reply(conversation, &text, reply_to, now_ms())?;
             Ok((
                 Sent {
                     message_id: id.to_hex(),
@@ -108,6 +152,17 @@ impl Node {
                                 (d.to_hex(), state)
                             })
                             .collect::<BTreeMap<_, _>>();
+                        let reply_to = match &entry.body {
+                            kith_sync::Body::Plain {
+                                content:
+                                    Content::Text {
+                                        reply_to: Some(answered),
+                                        ..
+                                    },
+                                ..
+                            } => Some(quote(conv, answered)),
+                            _ => None,
+                        };
                         Some(MessageView {
                             message_id: id.to_hex(),
                             conversation_id: conversation.to_hex(),
@@ -116,6 +171,7 @@ impl Node {
                             text,
                             sent_at: entry.header.sent_at_ms,
                             delivery,
+                            reply_to,
                         })
                     })
                     .collect();

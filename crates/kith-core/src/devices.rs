@@ -15,6 +15,10 @@ impl Node {
     pub async fn devices(&self) -> Vec<DeviceView> {
         self.with(|r| {
             let me = r.device_id();
+            let seen: std::collections::BTreeMap<DeviceId, u64> = r
+                .announcements()
+                .map(|(a, _)| (a.device, a.at_ms))
+                .collect();
             r.device_log(&r.account_id())
                 .map(|l| {
                     let state = l.state();
@@ -31,6 +35,7 @@ impl Node {
                             },
                             this_device: d.record.device == me,
                             note: removal_note(state, d),
+                            last_seen_ms: seen.get(&d.record.device).copied(),
                         })
                         .collect()
                 })

@@ -63,6 +63,14 @@ impl Node {
                                 contact_id: account.to_hex(),
                                 state: trust_name(*trust).into(),
                             }),
+                            (
+                                EntryKind::Record,
+                                kith_sync::Body::Plain {
+                                    content: Content::Record(record),
+                                    ..
+                                },
+                            ) if conversation == self_id => changed_conversation(record)
+                                .map(|c| NodeEvent::ConversationChanged { conversation_id: c }),
                             (EntryKind::Tombstone, _) if conversation == self_id => {
                                 Some(NodeEvent::Deleted {
                                     conversation_id: conversation.to_hex(),
@@ -173,5 +181,16 @@ impl Node {
             }
         }
         Ok(())
+    }
+}
+
+/// The conversation a self-log record reads or mutes, if it does.
+fn changed_conversation(record: &SelfRecord) -> Option<String> {
+    match record {
+        SelfRecord::ReadUpTo { conversation, .. } => Some(conversation.to_hex()),
+        SelfRecord::Setting { key, .. } => key
+            .strip_prefix(crate::inbox::MUTED_PREFIX)
+            .map(str::to_owned),
+        _ => None,
     }
 }

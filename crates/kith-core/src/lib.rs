@@ -15,6 +15,7 @@ mod devices;
 mod error;
 mod events;
 mod host;
+mod inbox;
 mod join;
 mod link_service;
 mod node;
@@ -23,6 +24,7 @@ mod prekeys;
 mod profile;
 mod profile_table;
 mod protection;
+mod search;
 mod trust;
 mod views;
 
@@ -37,8 +39,8 @@ pub use protection::{
     protection_from_env, protection_name, unlock_from_env,
 };
 pub use views::{
-    ContactView, DeviceView, Identity, MessagePage, MessageView, NodeEvent, Sent, SyncReport,
-    trust_name,
+    ContactView, ConversationView, DeviceView, Identity, LastMessage, MessagePage, MessageView,
+    NodeEvent, QuoteView, SearchHit, Sent, SyncReport, trust_name,
 };
 
 /// The QR code of a `kith:` or `kith-link:` link, as an SVG document.

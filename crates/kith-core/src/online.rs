@@ -109,9 +109,10 @@ impl Node {
         let task = tokio::spawn(async move { connector(weak).await });
         let weak = Arc::downgrade(&self.inner);
         let keeper = tokio::spawn(async move { crate::prekeys::prekey_keeper(weak).await });
+        let weak = Arc::downgrade(&self.inner);
+        let announcer = tokio::spawn(async move { announcer(weak).await });
         if let Some(online) = self.inner.online.lock().await.as_mut() {
-            online.tasks.push(task);
-            online.tasks.push(keeper);
+            online.tasks.extend([task, keeper, announcer]);
         }
         Ok(())
     }
@@ -353,5 +354,20 @@ impl Node {
             unreachable: unreachable.iter().map(DeviceId::to_hex).collect(),
             complete,
         })
+    }
+}
+
+/// How often an online device announces itself again (its announcement's
+/// time is what my other devices show as "last seen").
+const ANNOUNCE_EVERY: Duration = Duration::from_secs(24 * 3600);
+
+/// Announces this device again every [`ANNOUNCE_EVERY`] while online.
+async fn announcer(weak: std::sync::Weak<Inner>) {
+    loop {
+        tokio::time::sleep(ANNOUNCE_EVERY).await;
+        let Some(inner) = weak.upgrade() else { return };
+        if let Err(e) = (Node { inner }).announce().await {
+            tracing::warn!("announcing this device again failed: {e}");
+        }
     }
 }

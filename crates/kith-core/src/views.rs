@@ -31,6 +31,8 @@ pub struct ContactView {
     pub state: &'static str,
     /// Its active devices (empty until its device log has been fetched).
     pub devices: Vec<String>,
+    /// The names its devices gave themselves, by device id (active ones).
+    pub device_names: BTreeMap<String, String>,
     /// For a validated contact: active devices it gained since I validated
     /// it or last acknowledged its devices. Show it ("Bob has a new
     /// device"), and offer to compare safety numbers again or acknowledge.
@@ -56,6 +58,10 @@ pub struct DeviceView {
     /// its revoker was removed at the same time, that it can be linked
     /// again).
     pub note: Option<String>,
+    /// When it last said where it is (its newest signed address
+    /// announcement, Unix milliseconds; it makes one when it goes online and
+    /// daily while it stays online), if known.
+    pub last_seen_ms: Option<u64>,
 }
 
 /// A message in display order.
@@ -76,6 +82,74 @@ pub struct MessageView {
     pub sent_at: u64,
     /// Per recipient device: `pending` or `delivered`.
     pub delivery: BTreeMap<String, &'static str>,
+    /// The message it answers, quoted.
+    pub reply_to: Option<QuoteView>,
+}
+
+/// A message another one answers, as the answer quotes it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct QuoteView {
+    /// The message answered.
+    pub message_id: String,
+    /// Who wrote it (`None` when it is not on this device).
+    pub author_account: Option<String>,
+    /// Its text (`None` when it was deleted or has not arrived).
+    pub text: Option<String>,
+}
+
+/// A conversation as the conversation list shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct ConversationView {
+    /// The conversation.
+    pub conversation_id: String,
+    /// `direct` (groups and rooms come later).
+    pub kind: &'static str,
+    /// For a direct conversation: the contact.
+    pub contact: Option<ContactView>,
+    /// The newest message, if any.
+    pub last: Option<LastMessage>,
+    /// Messages from others after my read marker (the same on all my
+    /// devices: the marker travels in the self log).
+    pub unread: u32,
+    /// Muted on my devices: no notifications.
+    pub muted: bool,
+}
+
+/// The newest message of a conversation, for its preview.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct LastMessage {
+    /// The message.
+    pub message_id: String,
+    /// Whether I wrote it (on any of my devices).
+    pub mine: bool,
+    /// Its text (`None` while the body has not arrived).
+    pub text: Option<String>,
+    /// When its author's device wrote it (Unix milliseconds).
+    pub sent_at: u64,
+}
+
+/// A message that matches a search.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct SearchHit {
+    /// Its conversation.
+    pub conversation_id: String,
+    /// For a direct conversation: the contact.
+    pub contact_id: Option<String>,
+    /// The message.
+    pub message_id: String,
+    /// Whether I wrote it.
+    pub mine: bool,
+    /// Its text.
+    pub text: String,
+    /// When it was written (Unix milliseconds).
+    pub sent_at: u64,
+    /// How many messages of its conversation come after it: a page of
+    /// `from_end + 1` newest messages shows it.
+    pub from_end: u32,
 }
 
 /// The newest messages of a conversation.
@@ -147,6 +221,11 @@ pub enum NodeEvent {
     },
     /// This device was revoked by another device of the account.
     ThisDeviceRevoked,
+    /// A conversation was read or muted (on this or another of my devices).
+    ConversationChanged {
+        /// The conversation.
+        conversation_id: String,
+    },
     /// A message or conversation was deleted on my devices.
     Deleted {
         /// The conversation.

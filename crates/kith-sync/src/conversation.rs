@@ -139,10 +139,22 @@ impl Conversation {
     /// All entries in display order: causal, ties broken by (Lamport time,
     /// author device, sequence number). Identical on every device that has
     /// the same entries.
-    pub fn in_order(&self) -> impl Iterator<Item = &StoredEntry> {
+    pub fn in_order(&self) -> impl DoubleEndedIterator<Item = &StoredEntry> {
         self.order
             .iter()
             .filter_map(|(_, _, _, id)| self.entries.get(id))
+    }
+
+    /// The entries after `id` in display order (`None` if `id` is not
+    /// here): what came after a read marker.
+    pub fn after(&self, id: &EntryHash) -> Option<impl DoubleEndedIterator<Item = &StoredEntry>> {
+        let h = &self.entries.get(id)?.header;
+        let key = (h.lamport, h.author_device, h.seq, *id);
+        Some(
+            self.order
+                .range((std::ops::Bound::Excluded(key), std::ops::Bound::Unbounded))
+                .filter_map(|(_, _, _, id)| self.entries.get(id)),
+        )
     }
 
     /// Entries whose body is missing here.

@@ -4,7 +4,7 @@
 use kith_wire::{Content, ConversationId, EntryHash, EntryKind};
 
 use crate::conversation::Body;
-use crate::error::Result;
+use crate::error::{Result, SyncError};
 use crate::io::Output;
 use crate::replica::Replica;
 use crate::storage::Storage;
@@ -17,9 +17,33 @@ impl<S: Storage> Replica<S> {
         text: &str,
         now_ms: u64,
     ) -> Result<(EntryHash, Vec<Output>)> {
+        self.send_reply(conversation, text, None, now_ms)
+    }
+
+    /// Sends a text message that answers `reply_to` (a message of the same
+    /// conversation that is here), or none.
+    pub fn send_reply(
+        &mut self,
+        conversation: ConversationId,
+        text: &str,
+        reply_to: Option<EntryHash>,
+        now_ms: u64,
+    ) -> Result<(EntryHash, Vec<Output>)> {
+        if let Some(target) = &reply_to {
+            let answered = self
+                .conversations
+                .get(&conversation)
+                .and_then(|c| c.get(target))
+                .is_some_and(|e| e.header.kind == EntryKind::Message);
+            if !answered {
+                return Err(SyncError::InvalidEntry(
+                    "the message answered is not in this conversation",
+                ));
+            }
+        }
         let content = Content::Text {
             text: text.to_owned(),
-            reply_to: None,
+            reply_to,
         };
         self.write(conversation, EntryKind::Message, &content, now_ms)
     }
