@@ -3,8 +3,8 @@
 //! crate root.)
 
 use kith_core::{
-    ContactView, CoreError, DeviceView, Host, Identity, MessagePage, NetworkSettings, Sent, Status,
-    SyncReport,
+    ContactView, ConversationView, CoreError, DeviceView, Host, Identity, MessagePage,
+    NetworkSettings, SearchHit, Sent, Status, SyncReport,
 };
 use tauri::State;
 use tauri_specta::Event;
@@ -135,16 +135,61 @@ pub async fn acknowledge_devices(host: State<'_, Host>, contact: String) -> Answ
     host.node().await?.acknowledge_devices(&contact).await
 }
 
-/// Sends a text (queued; delivered when possible).
+/// Sends a text (queued; delivered when possible), answering `reply_to`
+/// (a message id) if given.
 #[tauri::command]
 #[specta::specta]
 pub async fn send(
     host: State<'_, Host>,
     contact: String,
     text: String,
+    reply_to: Option<String>,
     anyway: bool,
 ) -> Answer<Sent> {
-    host.node().await?.send(&contact, &text, anyway).await
+    host.node()
+        .await?
+        .send_reply(&contact, &text, reply_to.as_deref(), anyway)
+        .await
+}
+
+/// Every conversation, the most recently active first.
+#[tauri::command]
+#[specta::specta]
+pub async fn conversations(host: State<'_, Host>) -> Answer<Vec<ConversationView>> {
+    Ok(host.node().await?.conversations().await)
+}
+
+/// Marks the conversation with a contact read, on all my devices.
+#[tauri::command]
+#[specta::specta]
+pub async fn mark_read(host: State<'_, Host>, contact: String) -> Answer<()> {
+    host.node().await?.mark_read(&contact).await
+}
+
+/// Mutes or unmutes the conversation with a contact, on all my devices.
+#[tauri::command]
+#[specta::specta]
+pub async fn set_muted(host: State<'_, Host>, contact: String, muted: bool) -> Answer<()> {
+    host.node().await?.set_muted(&contact, muted).await
+}
+
+/// Messages of every conversation that contain `query` (ignoring case).
+#[tauri::command]
+#[specta::specta]
+pub async fn search(host: State<'_, Host>, query: String, limit: u32) -> Answer<Vec<SearchHit>> {
+    host.node().await?.search(&query, limit as usize).await
+}
+
+/// Opens a link from a message in the system browser (`http`, `https` or
+/// `mailto` only).
+#[tauri::command]
+#[specta::specta]
+pub fn open_link(app: tauri::AppHandle, url: String) -> Answer<()> {
+    use tauri_plugin_opener::OpenerExt;
+    crate::links::check_openable(&url)?;
+    app.opener()
+        .open_url(url, None::<&str>)
+        .map_err(|e| CoreError::new("unsupported", format!("no browser could open it: {e}")))
 }
 
 /// The newest `limit` messages with a contact, in display order.

@@ -7,6 +7,7 @@
 
 mod commands;
 mod keystore;
+mod links;
 mod log;
 
 use commands::*;
@@ -109,6 +110,11 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             compromise,
             acknowledge_devices,
             send,
+            conversations,
+            mark_read,
+            set_muted,
+            search,
+            open_link,
             messages,
             delete_message,
             delete_conversation,
@@ -168,7 +174,11 @@ pub fn run() {
     let app = app.plugin(single_instance(&dir));
     let app = app
         .plugin(tauri_plugin_notification::init())
-        .plugin(tauri_plugin_deep_link::init());
+        .plugin(tauri_plugin_deep_link::init())
+        .plugin(tauri_plugin_opener::init());
+    // The window opens at the size and place it had when last closed.
+    #[cfg(desktop)]
+    let app = app.plugin(tauri_plugin_window_state::Builder::new().build());
     #[cfg(mobile)]
     let app = app.plugin(tauri_plugin_barcode_scanner::init());
     let result = app

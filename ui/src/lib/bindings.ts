@@ -33,8 +33,24 @@ export const commands = {
 	compromise: (contact: string) => typedError<ContactView_Serialize, CoreError>(__TAURI_INVOKE("compromise", { contact })),
 	/**  Acknowledges the devices a validated contact has now (it gained one). */
 	acknowledgeDevices: (contact: string) => typedError<ContactView_Serialize, CoreError>(__TAURI_INVOKE("acknowledge_devices", { contact })),
-	/**  Sends a text (queued; delivered when possible). */
-	send: (contact: string, text: string, anyway: boolean) => typedError<Sent, CoreError>(__TAURI_INVOKE("send", { contact, text, anyway })),
+	/**
+	 *  Sends a text (queued; delivered when possible), answering `reply_to`
+	 *  (a message id) if given.
+	 */
+	send: (contact: string, text: string, replyTo: string | null, anyway: boolean) => typedError<Sent, CoreError>(__TAURI_INVOKE("send", { contact, text, replyTo, anyway })),
+	/**  Every conversation, the most recently active first. */
+	conversations: () => typedError<ConversationView_Serialize[], CoreError>(__TAURI_INVOKE("conversations")),
+	/**  Marks the conversation with a contact read, on all my devices. */
+	markRead: (contact: string) => typedError<null, CoreError>(__TAURI_INVOKE("mark_read", { contact })),
+	/**  Mutes or unmutes the conversation with a contact, on all my devices. */
+	setMuted: (contact: string, muted: boolean) => typedError<null, CoreError>(__TAURI_INVOKE("set_muted", { contact, muted })),
+	/**  Messages of every conversation that contain `query` (ignoring case). */
+	search: (query: string, limit: number) => typedError<SearchHit_Serialize[], CoreError>(__TAURI_INVOKE("search", { query, limit })),
+	/**
+	 *  Opens a link from a message in the system browser (`http`, `https` or
+	 *  `mailto` only).
+	 */
+	openLink: (url: string) => typedError<null, CoreError>(__TAURI_INVOKE("open_link", { url })),
 	/**  The newest `limit` messages with a contact, in display order. */
 	messages: (contact: string, limit: number) => typedError<MessagePage_Serialize, CoreError>(__TAURI_INVOKE("messages", { contact, limit })),
 	/**  Deletes a message from all of my devices. */
@@ -96,6 +112,8 @@ export type ContactView_Deserialize = {
 	state: string,
 	/**  Its active devices (empty until its device log has been fetched). */
 	devices: string[],
+	/**  The names its devices gave themselves, by device id (active ones). */
+	device_names: { [key in string]: string },
 	/**
 	 *  For a validated contact: active devices it gained since I validated
 	 *  it or last acknowledged its devices. Show it ("Bob has a new
@@ -119,6 +137,8 @@ export type ContactView_Serialize = {
 	state: string,
 	/**  Its active devices (empty until its device log has been fetched). */
 	devices: string[],
+	/**  The names its devices gave themselves, by device id (active ones). */
+	device_names: { [key in string]: string },
 	/**
 	 *  For a validated contact: active devices it gained since I validated
 	 *  it or last acknowledged its devices. Show it ("Bob has a new
@@ -130,6 +150,47 @@ export type ContactView_Serialize = {
 	 *  invite", "looked up alice@example.com at …", "safety number compared").
 	 */
 	note: string,
+};
+
+/**  A conversation as the conversation list shows it. */
+export type ConversationView = ConversationView_Serialize | ConversationView_Deserialize;
+
+/**  A conversation as the conversation list shows it. */
+export type ConversationView_Deserialize = {
+	/**  The conversation. */
+	conversation_id: string,
+	/**  `direct` (groups and rooms come later). */
+	kind: string,
+	/**  For a direct conversation: the contact. */
+	contact?: ContactView_Deserialize | null,
+	/**  The newest message, if any. */
+	last?: LastMessage_Deserialize | null,
+	/**
+	 *  Messages from others after my read marker (the same on all my
+	 *  devices: the marker travels in the self log).
+	 */
+	unread: number,
+	/**  Muted on my devices: no notifications. */
+	muted: boolean,
+};
+
+/**  A conversation as the conversation list shows it. */
+export type ConversationView_Serialize = {
+	/**  The conversation. */
+	conversation_id: string,
+	/**  `direct` (groups and rooms come later). */
+	kind: string,
+	/**  For a direct conversation: the contact. */
+	contact: ContactView_Serialize | null,
+	/**  The newest message, if any. */
+	last: LastMessage_Serialize | null,
+	/**
+	 *  Messages from others after my read marker (the same on all my
+	 *  devices: the marker travels in the self log).
+	 */
+	unread: number,
+	/**  Muted on my devices: no notifications. */
+	muted: boolean,
 };
 
 /**  An error with a stable code. */
@@ -159,6 +220,12 @@ export type DeviceView_Deserialize = {
 	 *  again).
 	 */
 	note?: string | null,
+	/**
+	 *  When it last said where it is (its newest signed address
+	 *  announcement, Unix milliseconds; it makes one when it goes online and
+	 *  daily while it stays online), if known.
+	 */
+	last_seen_ms?: number | null,
 };
 
 /**  One of my devices. */
@@ -177,6 +244,12 @@ export type DeviceView_Serialize = {
 	 *  again).
 	 */
 	note: string | null,
+	/**
+	 *  When it last said where it is (its newest signed address
+	 *  announcement, Unix milliseconds; it makes one when it goes online and
+	 *  daily while it stays online), if known.
+	 */
+	last_seen_ms: number | null,
 };
 
 /**  This device and its account. */
@@ -193,6 +266,33 @@ export type Identity = {
 
 /**  Something the node reports (new message, delivery, trust, devices). */
 export type KithEvent = NodeEvent;
+
+/**  The newest message of a conversation, for its preview. */
+export type LastMessage = LastMessage_Serialize | LastMessage_Deserialize;
+
+/**  The newest message of a conversation, for its preview. */
+export type LastMessage_Deserialize = {
+	/**  The message. */
+	message_id: string,
+	/**  Whether I wrote it (on any of my devices). */
+	mine: boolean,
+	/**  Its text (`None` while the body has not arrived). */
+	text?: string | null,
+	/**  When its author's device wrote it (Unix milliseconds). */
+	sent_at: number,
+};
+
+/**  The newest message of a conversation, for its preview. */
+export type LastMessage_Serialize = {
+	/**  The message. */
+	message_id: string,
+	/**  Whether I wrote it (on any of my devices). */
+	mine: boolean,
+	/**  Its text (`None` while the body has not arrived). */
+	text: string | null,
+	/**  When its author's device wrote it (Unix milliseconds). */
+	sent_at: number,
+};
 
 /**
  *  A `kith:` or `kith-link:` link the system opened the app with (at start
@@ -247,6 +347,8 @@ export type MessageView_Deserialize = {
 	sent_at: number,
 	/**  Per recipient device: `pending` or `delivered`. */
 	delivery: { [key in string]: string },
+	/**  The message it answers, quoted. */
+	reply_to?: QuoteView_Deserialize | null,
 };
 
 /**  A message in display order. */
@@ -265,6 +367,8 @@ export type MessageView_Serialize = {
 	sent_at: number,
 	/**  Per recipient device: `pending` or `delivered`. */
 	delivery: { [key in string]: string },
+	/**  The message it answers, quoted. */
+	reply_to: QuoteView_Serialize | null,
 };
 
 /**
@@ -313,6 +417,10 @@ state: string } |
 account_id: string } | 
 /**  This device was revoked by another device of the account. */
 { type: "this_device_revoked" } | 
+/**  A conversation was read or muted (on this or another of my devices). */
+{ type: "conversation_changed"; 
+/**  The conversation. */
+conversation_id: string } | 
 /**  A message or conversation was deleted on my devices. */
 { type: "deleted"; 
 /**  The conversation. */
@@ -321,6 +429,74 @@ conversation_id: string } |
 { type: "storage_failed"; 
 /**  Why. */
 message: string };
+
+/**  A message another one answers, as the answer quotes it. */
+export type QuoteView = QuoteView_Serialize | QuoteView_Deserialize;
+
+/**  A message another one answers, as the answer quotes it. */
+export type QuoteView_Deserialize = {
+	/**  The message answered. */
+	message_id: string,
+	/**  Who wrote it (`None` when it is not on this device). */
+	author_account?: string | null,
+	/**  Its text (`None` when it was deleted or has not arrived). */
+	text?: string | null,
+};
+
+/**  A message another one answers, as the answer quotes it. */
+export type QuoteView_Serialize = {
+	/**  The message answered. */
+	message_id: string,
+	/**  Who wrote it (`None` when it is not on this device). */
+	author_account: string | null,
+	/**  Its text (`None` when it was deleted or has not arrived). */
+	text: string | null,
+};
+
+/**  A message that matches a search. */
+export type SearchHit = SearchHit_Serialize | SearchHit_Deserialize;
+
+/**  A message that matches a search. */
+export type SearchHit_Deserialize = {
+	/**  Its conversation. */
+	conversation_id: string,
+	/**  For a direct conversation: the contact. */
+	contact_id?: string | null,
+	/**  The message. */
+	message_id: string,
+	/**  Whether I wrote it. */
+	mine: boolean,
+	/**  Its text. */
+	text: string,
+	/**  When it was written (Unix milliseconds). */
+	sent_at: number,
+	/**
+	 *  How many messages of its conversation come after it: a page of
+	 *  `from_end + 1` newest messages shows it.
+	 */
+	from_end: number,
+};
+
+/**  A message that matches a search. */
+export type SearchHit_Serialize = {
+	/**  Its conversation. */
+	conversation_id: string,
+	/**  For a direct conversation: the contact. */
+	contact_id: string | null,
+	/**  The message. */
+	message_id: string,
+	/**  Whether I wrote it. */
+	mine: boolean,
+	/**  Its text. */
+	text: string,
+	/**  When it was written (Unix milliseconds). */
+	sent_at: number,
+	/**
+	 *  How many messages of its conversation come after it: a page of
+	 *  `from_end + 1` newest messages shows it.
+	 */
+	from_end: number,
+};
 
 /**  A message written (queued; delivered when possible). */
 export type Sent = {
