@@ -1,5 +1,5 @@
 import { afterEach, expect, test } from "vitest";
-import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
+import { clearMocks, mockIPC as mockTauri } from "@tauri-apps/api/mocks";
 import { cleanup, fireEvent, render, screen } from "@testing-library/svelte";
 import App from "./App.svelte";
 
@@ -9,7 +9,37 @@ const alice = {
   name: "Alice",
   addresses: ["127.0.0.1:7001"],
 };
-const bob = { contact_id: "b".repeat(64), name: "Bob", state: "unvalidated", devices: ["e".repeat(64)] };
+const bob = {
+  contact_id: "b".repeat(64),
+  name: "Bob",
+  state: "unvalidated",
+  devices: ["e".repeat(64)],
+  device_names: { ["e".repeat(64)]: "phone" },
+  new_devices: [] as string[],
+  note: "added from an invite",
+};
+
+type Handler = (cmd: string, args: unknown) => unknown;
+
+/**
+ * The app's IPC, mocked: unless the test answers `conversations` itself,
+ * every contact it lists has a conversation without messages.
+ */
+function mockIPC(handler: Handler, options: { shouldMockEvents: boolean }) {
+  mockTauri((cmd, args) => {
+    const answer = handler(cmd, args);
+    if (answer !== undefined || cmd !== "conversations") return answer;
+    const contacts = (handler("contacts", {}) ?? []) as { contact_id: string }[];
+    return contacts.map((contact) => ({
+      conversation_id: `c${contact.contact_id.slice(1)}`,
+      kind: "direct",
+      contact,
+      last: null,
+      unread: 0,
+      muted: false,
+    }));
+  }, options);
+}
 
 afterEach(() => {
   cleanup();
@@ -32,6 +62,11 @@ test("a new device shows onboarding and creates an account", async () => {
   await fireEvent.click(await screen.findByText("Create an account"));
   await fireEvent.input(screen.getByPlaceholderText("Alice"), { target: { value: "Alice" } });
   await fireEvent.click(screen.getByText("Create"));
+  // Two short screens explain validation before the home screen.
+  expect(await screen.findByText(/Check that it is really them/)).toBeTruthy();
+  await fireEvent.click(screen.getByText("Next"));
+  expect(await screen.findByText(/What the badges mean/)).toBeTruthy();
+  await fireEvent.click(screen.getByText("Got it"));
   expect(await screen.findByText("Hello, Alice")).toBeTruthy();
   expect(created).toEqual({ name: "Alice", deviceName: "my computer" });
 });
@@ -74,7 +109,7 @@ test("a conversation shows messages, queued state, and the validation nudge", as
   await fireEvent.input(screen.getByLabelText("Message"), { target: { value: "second" } });
   await fireEvent.click(screen.getByText("Send"));
   await screen.findByText("hello Bob");
-  expect(sent).toEqual([{ contact: bob.contact_id, text: "second", anyway: false }]);
+  expect(sent).toEqual([{ contact: bob.contact_id, text: "second", replyTo: null, anyway: false }]);
   await fireEvent.click(screen.getByText(/Show earlier messages \(250 more\)/));
   expect(await screen.findByText(/Show earlier messages \(50 more\)/)).toBeTruthy();
   expect(limits).toEqual([200, 200, 400]);
