@@ -718,3 +718,45 @@ fn a_partition_splits_and_heals() {
     a1.stop();
     b1.stop();
 }
+
+#[test]
+fn reading_on_one_device_clears_unread_on_the_other_and_search_and_replies_work() {
+    let root = tempfile::tempdir().unwrap();
+    let mut a1 = Device::new(root.path(), "a1", 47181);
+    let mut a2 = Device::new(root.path(), "a2", 47182);
+    let mut b1 = Device::new(root.path(), "b1", 47183);
+    let (alice, bob) = meet(&mut a1, &mut b1);
+    a2.link_to(&a1);
+    a2.start();
+    let asked = b1.run(&["send", &alice, "Grüße aus Köln 🌧"]);
+    let unread = |d: &Device| d.run(&["conversations"])[0]["unread"].as_u64().unwrap();
+    wait("both of Alice's devices to count one unread", || {
+        unread(&a1) == 1 && unread(&a2) == 1
+    });
+    let list = a1.run(&["conversations"]);
+    assert_eq!(list[0]["contact"]["contact_id"], bob.as_str());
+    assert_eq!(list[0]["last"]["text"], "Grüße aus Köln 🌧");
+    assert_eq!(list[0]["last"]["mine"], false);
+    a2.run(&["read", &bob]);
+    wait("reading on A2 to clear A1's count", || unread(&a1) == 0);
+    // Search ignores case in any script; a reply quotes its message.
+    let hits = a1.run(&["search", "KÖLN"]);
+    assert_eq!(hits[0]["message_id"], asked["message_id"]);
+    let id = asked["message_id"].as_str().unwrap();
+    a1.run(&["send", &bob, "Sonne hier", "--reply-to", id]);
+    wait("Bob to see the reply with its quote", || {
+        b1.run(&["messages", &alice])
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["text"] == "Sonne hier" && m["reply_to"]["message_id"] == id)
+    });
+    assert_eq!(a1.fails(&["search", " "]), "invalid_input");
+    a1.run(&["mute", &bob]);
+    wait("the mute to reach A2", || {
+        a2.run(&["conversations"])[0]["muted"] == true
+    });
+    a2.stop();
+    a1.stop();
+    b1.stop();
+}

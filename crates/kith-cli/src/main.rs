@@ -17,6 +17,7 @@ mod control;
 mod device;
 mod docs;
 mod human;
+mod inbox;
 mod link;
 mod messages;
 mod sync;
@@ -141,6 +142,33 @@ pub(crate) enum Command {
         /// Send even if the contact is marked compromised.
         #[arg(long)]
         anyway: bool,
+        /// Answer this message (its id), quoting it.
+        #[arg(long, value_name = "MESSAGE_ID")]
+        reply_to: Option<String>,
+    },
+    /// Every conversation, the most recently active first, with its
+    /// unread count.
+    Conversations,
+    /// Mark the conversation with a contact read (on all my devices).
+    Read {
+        /// The contact.
+        contact: String,
+    },
+    /// Mute a conversation's notifications on all my devices.
+    Mute {
+        /// The contact.
+        contact: String,
+        /// Unmute it instead.
+        #[arg(long)]
+        off: bool,
+    },
+    /// Search the messages of every conversation (on this device only).
+    Search {
+        /// The text to find (case is ignored).
+        query: String,
+        /// At most this many results (newest first).
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
     },
     /// The messages with a contact, in display order.
     Messages {
@@ -205,7 +233,12 @@ pub(crate) async fn execute(node: &Node, command: &Command) -> Result<Value, Cor
             contact,
             text,
             anyway,
-        } => messages::send(node, contact, text, *anyway).await,
+            reply_to,
+        } => messages::send(node, contact, text, reply_to.as_deref(), *anyway).await,
+        Command::Conversations => inbox::conversations(node).await,
+        Command::Read { contact } => inbox::read(node, contact).await,
+        Command::Mute { contact, off } => inbox::mute(node, contact, !off).await,
+        Command::Search { query, limit } => inbox::search(node, query, *limit).await,
         Command::Messages { contact } => messages::list(node, contact).await,
         Command::Delete { message_id } => messages::delete(node, message_id).await,
         Command::Sync { timeout } => sync::sync(node, *timeout).await,
@@ -279,6 +312,10 @@ fn print(out: &mut impl Write, command: &Command, value: &Value) -> std::io::Res
         Command::Device(d) => device::print(out, d, value),
         Command::Link(l) => link::print(out, l, value),
         Command::Send { .. } => messages::print_sent(out, value),
+        Command::Conversations => inbox::print_conversations(out, value),
+        Command::Read { .. } => writeln!(out, "Marked read on all of your devices."),
+        Command::Mute { off, .. } => inbox::print_muted(out, !off),
+        Command::Search { .. } => inbox::print_hits(out, value),
         Command::Messages { .. } => messages::print_list(out, value),
         Command::Delete { .. } => messages::print_deleted(out),
         Command::Daemon => writeln!(out, "Stopped."),

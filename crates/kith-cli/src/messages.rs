@@ -17,9 +17,10 @@ pub(crate) async fn send(
     node: &Node,
     contact: &str,
     text: &str,
+    reply_to: Option<&str>,
     anyway: bool,
 ) -> Result<Value, CoreError> {
-    to_value(node.send(contact, text, anyway).await?)
+    to_value(node.send_reply(contact, text, reply_to, anyway).await?)
 }
 
 /// `kith messages`: the conversation with a contact.
