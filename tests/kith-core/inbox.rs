@@ -69,6 +69,15 @@ async fn reading_on_one_of_my_devices_clears_the_unread_count_on_all_of_them() {
     conversation_until(&tablet, &bob_id, |c| c.unread == 1).await;
     conversation_until(&alice, &bob_id, |c| c.unread == 1).await;
 
+    // Read on the tablet: the laptop hears of it (the app refreshes its list).
+    let mut laptop_events = alice.subscribe();
+    tablet.mark_read(&bob_id).await.unwrap();
+    super::next_event(&mut laptop_events, |e| {
+        matches!(e, kith_core::NodeEvent::ConversationChanged { .. })
+    })
+    .await;
+    conversation_until(&alice, &bob_id, |c| c.unread == 0).await;
+
     // Muted on the tablet: muted on the laptop.
     tablet.set_muted(&bob_id, true).await.unwrap();
     conversation_until(&alice, &bob_id, |c| c.muted).await;
@@ -230,6 +239,32 @@ async fn my_devices_say_when_they_were_last_seen_and_contacts_name_theirs() {
         bob_view.device_names.values().collect::<Vec<_>>(),
         ["Bob-dev"]
     );
+    alice.shutdown().await;
+    bob.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_device_linked_after_reading_clears_what_arrives_later() {
+    let root = tempfile::tempdir().unwrap();
+    let (alice, bob) = online_pair(root.path()).await;
+    let (alice_id, bob_id) = (
+        alice.identity().await.account_id,
+        bob.identity().await.account_id,
+    );
+    add_contact(&alice, &bob).await;
+    bob.send(&alice_id, "one", false).await.unwrap();
+    conversation_until(&alice, &bob_id, |c| c.unread == 1).await;
+    alice.mark_read(&bob_id).await.unwrap();
+    alice.send(&bob_id, "two", false).await.unwrap();
+    let (_, tablet) = link_tablet(&alice, &root.path().join("alice-tablet")).await;
+    tablet.go_online().await.unwrap();
+    conversation_until(&tablet, &bob_id, |c| c.unread == 0).await;
+    bob.send(&alice_id, "three", false).await.unwrap();
+    conversation_until(&tablet, &bob_id, |c| c.unread == 1).await;
+    conversation_until(&alice, &bob_id, |c| c.unread == 1).await;
+    tablet.mark_read(&bob_id).await.unwrap();
+    conversation_until(&alice, &bob_id, |c| c.unread == 0).await;
+    tablet.shutdown().await;
     alice.shutdown().await;
     bob.shutdown().await;
 }

@@ -3,7 +3,7 @@
 
 use kith_identity::DeviceStatus;
 use kith_sync::Event;
-use kith_wire::{Content, DeviceId, EntryHash, EntryKind, SelfRecord, encode};
+use kith_wire::{Content, ConversationId, DeviceId, EntryHash, EntryKind, SelfRecord, encode};
 use tokio::sync::mpsc;
 
 use crate::error::{CoreError, Result};
@@ -30,63 +30,10 @@ impl Node {
     pub(crate) async fn on_event(&self, event: Event) -> Result<()> {
         match event {
             Event::NewEntry { conversation, id } => {
-                let event = self
-                    .with(|r| {
-                        let self_id = r.self_conversation_id().ok()?;
-                        let entry = r.conversation(&conversation)?.get(&id)?;
-                        let header = &entry.header;
-                        match (header.kind, &entry.body) {
-                            (EntryKind::Message, _) => Some(NodeEvent::MessageReceived {
-                                conversation_id: conversation.to_hex(),
-                                message_id: id.to_hex(),
-                                author_account: header.author_account.to_hex(),
-                            }),
-                            (
-                                EntryKind::Receipt,
-                                kith_sync::Body::Plain {
-                                    content: Content::Receipt { entries },
-                                    ..
-                                },
-                            ) => Some(NodeEvent::Delivered {
-                                conversation_id: conversation.to_hex(),
-                                device_id: header.author_device.to_hex(),
-                                message_ids: entries.iter().map(EntryHash::to_hex).collect(),
-                            }),
-                            (
-                                EntryKind::Record,
-                                kith_sync::Body::Plain {
-                                    content:
-                                        Content::Record(SelfRecord::Contact { account, trust, .. }),
-                                    ..
-                                },
-                            ) if conversation == self_id => Some(NodeEvent::TrustChanged {
-                                contact_id: account.to_hex(),
-                                state: trust_name(*trust).into(),
-                            }),
-                            (
-                                EntryKind::Record,
-                                kith_sync::Body::Plain {
-                                    content: Content::Record(record),
-                                    ..
-                                },
-                            ) if conversation == self_id => changed_conversation(record)
-                                .map(|c| NodeEvent::ConversationChanged { conversation_id: c }),
-                            (EntryKind::Tombstone, _) if conversation == self_id => {
-                                Some(NodeEvent::Deleted {
-                                    conversation_id: conversation.to_hex(),
-                                })
-                            }
-                            _ => None,
-                        }
-                    })
-                    .await;
-                if let Some(event) = event {
-                    // A deletion from another of my devices: reclaim it too.
-                    if matches!(event, NodeEvent::Deleted { .. }) {
-                        self.compact_soon();
-                    }
-                    self.emit(event);
-                }
+                self.entry_event(conversation, id, false).await;
+            }
+            Event::BodyArrived { conversation, id } => {
+                self.entry_event(conversation, id, true).await;
             }
             Event::DirectoryChanged { accounts } => {
                 for account in accounts {
@@ -181,6 +128,72 @@ impl Node {
             }
         }
         Ok(())
+    }
+
+    /// What the UI hears of an entry that arrived, or whose body did.
+    async fn entry_event(&self, conversation: ConversationId, id: EntryHash, body_arrived: bool) {
+        let event = self
+            .with(|r| {
+                let self_id = r.self_conversation_id().ok()?;
+                let entry = r.conversation(&conversation)?.get(&id)?;
+                let header = &entry.header;
+                match (header.kind, &entry.body) {
+                    // Its text arrived after it: the conversation shows it now.
+                    (EntryKind::Message, _) if body_arrived => {
+                        Some(NodeEvent::ConversationChanged {
+                            conversation_id: conversation.to_hex(),
+                        })
+                    }
+                    (EntryKind::Message, _) => Some(NodeEvent::MessageReceived {
+                        conversation_id: conversation.to_hex(),
+                        message_id: id.to_hex(),
+                        author_account: header.author_account.to_hex(),
+                    }),
+                    (
+                        EntryKind::Receipt,
+                        kith_sync::Body::Plain {
+                            content: Content::Receipt { entries },
+                            ..
+                        },
+                    ) => Some(NodeEvent::Delivered {
+                        conversation_id: conversation.to_hex(),
+                        device_id: header.author_device.to_hex(),
+                        message_ids: entries.iter().map(EntryHash::to_hex).collect(),
+                    }),
+                    (
+                        EntryKind::Record,
+                        kith_sync::Body::Plain {
+                            content: Content::Record(SelfRecord::Contact { account, trust, .. }),
+                            ..
+                        },
+                    ) if conversation == self_id => Some(NodeEvent::TrustChanged {
+                        contact_id: account.to_hex(),
+                        state: trust_name(*trust).into(),
+                    }),
+                    (
+                        EntryKind::Record,
+                        kith_sync::Body::Plain {
+                            content: Content::Record(record),
+                            ..
+                        },
+                    ) if conversation == self_id => changed_conversation(record)
+                        .map(|c| NodeEvent::ConversationChanged { conversation_id: c }),
+                    (EntryKind::Tombstone, _) if conversation == self_id => {
+                        Some(NodeEvent::Deleted {
+                            conversation_id: conversation.to_hex(),
+                        })
+                    }
+                    _ => None,
+                }
+            })
+            .await;
+        if let Some(event) = event {
+            // A deletion from another of my devices: reclaim it too.
+            if matches!(event, NodeEvent::Deleted { .. }) {
+                self.compact_soon();
+            }
+            self.emit(event);
+        }
     }
 }
 

@@ -73,6 +73,12 @@ impl<S: Storage> Replica<S> {
             }
         }
         outputs.extend(self.receipt_for(conversation, new, now_ms));
+        outputs.extend(self.filled.iter().map(|(conversation, id)| {
+            Output::Event(Event::BodyArrived {
+                conversation: *conversation,
+                id: *id,
+            })
+        }));
         outputs.extend(self.serve_wanted(conversation, new));
         if let Some((from, reason)) = refused {
             outputs.push(Output::Send {

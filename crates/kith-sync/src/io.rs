@@ -45,6 +45,14 @@ pub enum Event {
         /// The entry.
         id: EntryHash,
     },
+    /// The body of an entry already here became readable (it arrived
+    /// after its header, or from another path).
+    BodyArrived {
+        /// The conversation.
+        conversation: ConversationId,
+        /// The entry.
+        id: EntryHash,
+    },
     /// Storage failed: nothing of the last input was acknowledged.
     StorageFailed(String),
     /// Something from a peer was refused.
