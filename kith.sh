@@ -77,6 +77,11 @@ ensure_app_packages() {
   need_package xdg-utils command -v xdg-mime
   # The Secret Service the end-to-end test keeps a profile's key in.
   need_package gnome-keyring command -v gnome-keyring-daemon
+  # Emoji in names and messages render in colour (not as empty boxes), and
+  # the end-to-end test's screenshots show them; CJK and Arabic glyphs too.
+  need_package fonts-noto-color-emoji test -e /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf
+  need_package fonts-wqy-microhei test -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
+  need_package fonts-dejavu-core test -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
 }
 
 # What the .deb is built and checked with (packaging/deb/build.sh).

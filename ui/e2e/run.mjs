@@ -9,6 +9,8 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { Session, button, sleep } from "./webdriver.mjs";
 
+const axeSource = readFileSync(new URL("../node_modules/axe-core/axe.min.js", import.meta.url), "utf8");
+
 const [app, cli] = process.argv.slice(2).map((p) => resolve(p));
 const shots = resolve(process.env.KITH_E2E_SHOTS ?? "../target/e2e");
 mkdirSync(shots, { recursive: true });
@@ -63,6 +65,63 @@ function keptBy(name) {
   return { 1: "passphrase", 2: "key file", 3: "keystore" }[mode] ?? `mode ${mode}`;
 }
 
+/**
+ * Checks the screen `s` shows with axe-core (WCAG 2 A and AA: labels,
+ * roles, contrast, keyboard): every violation fails the test, named.
+ */
+async function accessible(s, screen) {
+  // Evaluated by WebDriver itself: the app's content security policy
+  // rightly refuses inline scripts.
+  await s.execute(`${axeSource}\nwindow.axe = axe; return true;`);
+  const violations = await s.executeAsync(
+    `const done = arguments[arguments.length - 1];
+     window.axe.run(document, { runOnly: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] })
+       .then((r) => done(r.violations.map((v) => v.id + ": " + v.nodes.map((n) => n.target.join(" ")).join(", "))))
+       .catch((e) => done(["axe failed: " + e]));`,
+  );
+  if (violations.length > 0) throw new Error(`${screen}: accessibility violations:\n  ${violations.join("\n  ")}`);
+  console.log(`axe: ${screen}: no violations`);
+}
+
+/**
+ * Waits (bounded) until the element at `xpath` holds text matching `re`,
+ * visible or not (WebDriver's text leaves out what an ellipsis or a line
+ * clamp cuts).
+ */
+async function waitContent(s, xpath, re) {
+  let seen = null;
+  for (let i = 0; i < 100; i++) {
+    seen = await s.execute(
+      "const e = document.evaluate(arguments[0], document, null, XPathResult.FIRST_ORDERED_NODE_TYPE, null).singleNodeValue; return e ? e.textContent.replace(/\\s+/g, ' ').trim() : null;",
+      [xpath],
+    );
+    if (seen !== null && re.test(seen)) return seen;
+    await sleep(150);
+  }
+  throw new Error(`${xpath} never matched ${re} (last: ${JSON.stringify(seen)})`);
+}
+
+/** Puts `text` into the field `css` selects, as pasting does (an input event). */
+async function paste(s, css, text) {
+  await s.execute(
+    `const e = document.querySelector(arguments[0]); e.focus(); e.value = arguments[1];
+     e.dispatchEvent(new InputEvent("input", { bubbles: true, inputType: "insertFromPaste", data: arguments[1] }));`,
+    [css, text],
+  );
+}
+
+/** The window's title (it carries the unread total). */
+const title = (s) => s.execute("return document.title;");
+
+/** Waits (bounded) until the window title matches `re`. */
+async function waitTitle(s, re) {
+  for (let i = 0; i < 100; i++) {
+    if (re.test(await title(s))) return;
+    await sleep(150);
+  }
+  throw new Error(`the title never matched ${re} (last: ${await title(s)})`);
+}
+
 /** Runs the kith CLI with JSON output; resolves with its parsed first line. */
 function kith(args) {
   return JSON.parse(execFileSync(cli, ["--json", ...args], { encoding: "utf8" }).split("\n")[0]);
@@ -107,7 +166,8 @@ async function main() {
   // Alice's app has a session bus with a keyring (as on a desktop); Bob's
   // has none (the app must then start normally and keep a key file).
   const alice = await instance("alice", 1, { DBUS_SESSION_BUS_ADDRESS: await sessionBus() });
-  const bob = await instance("bob", 2, { DBUS_SESSION_BUS_ADDRESS: `unix:path=${join(root, "no-bus")}` });
+  // Bob's desktop prefers a dark theme: the app follows it.
+  const bob = await instance("bob", 2, { DBUS_SESSION_BUS_ADDRESS: `unix:path=${join(root, "no-bus")}`, GTK_THEME: "Adwaita:dark" });
   const A = alice.session;
   const B = bob.session;
 
@@ -118,9 +178,20 @@ async function main() {
     await s.click(button("Create an account"));
     await s.type("//input[@placeholder='Alice']", name);
     await s.click(button("Create"));
+    // Two short screens explain validation first.
+    await s.waitText("//h2", /1 of 2 · Check that it is really them/);
+    if (name === "Alice") shot(alice.display, "01a-first-run-validation");
+    await s.click(button("Next"));
+    await s.waitText("//h2", /2 of 2 · What the badges mean/);
+    if (name === "Alice") {
+      shot(alice.display, "01b-first-run-badges");
+      await accessible(s, "first run");
+    }
+    await s.click(button("Got it"));
     await s.waitText("//h2", new RegExp(`Hello, ${name}`));
   }
   shot(alice.display, "02-home-empty");
+  await accessible(A, "home (empty)");
   if (keptBy("alice") !== "keystore") throw new Error(`Alice's key: ${keptBy("alice")}, not the keystore`);
   if (keptBy("bob") !== "key file") throw new Error(`Bob's key: ${keptBy("bob")}, not a key file`);
 
@@ -136,22 +207,63 @@ async function main() {
   await B.waitText("//section//h2", /Alice/);
   shot(bob.display, "04-bob-conversation-empty");
 
-  // Messages both ways.
-  await B.type("//textarea[@aria-label='Message']", "Hello Alice, it is Bob");
+  // Messages both ways, in any script. Alice's home screen lists Bob's
+  // first message as unread (and the window title counts it) until she
+  // opens the conversation.
+  // (WebKitWebDriver cannot type characters beyond the BMP, such as most
+  // emoji: this text is pasted, as a person would paste it.)
+  await paste(B, "textarea[aria-label='Message']", "Hello Alice, it is Bob 👋 — Привет, 你好, مرحبا");
   await B.click(button("Send"));
   await B.waitText("//*[@data-testid='message'][1]", /Hello Alice/);
+  await A.waitText("//nav//*[@data-testid='conversation'][contains(., 'Bob')]//*[@data-testid='unread']", /^1( unread)?$/);
+  // (Its visible text is cut with an ellipsis: the whole text is there.)
+  await waitContent(A, "//nav//*[@data-testid='preview']", /^Hello Alice, it is Bob 👋 — Привет, 你好, مرحبا$/);
+  await waitTitle(A, /^\(1\) Kith$/);
+  shot(alice.display, "04b-home-unread");
   await A.click("//nav//button[contains(., 'Bob')]");
-  await A.waitText("//*[@data-testid='message'][1]", /Hello Alice, it is Bob/);
-  await A.type("//textarea[@aria-label='Message']", "Hi Bob! Got it.");
+  await A.waitText("//*[@data-testid='message'][1]", /Hello Alice, it is Bob 👋 — Привет, 你好, مرحبا/);
+  await waitTitle(A, /^Kith$/);
+  await A.waitText("//*[@data-testid='day'][1]", /Today/);
+  await A.type("//textarea[@aria-label='Message']", "Hi Bob! Got it. See https://example.org/kith");
   await A.click(button("Send"));
   await A.waitText("//*[@data-testid='message'][2]", /Hi Bob/);
+  await A.find("//*[@data-testid='message'][2]//a[normalize-space()='https://example.org/kith']");
   await B.waitText("//*[@data-testid='message'][2]", /Hi Bob! Got it\./);
   await A.waitText("//*[@data-testid='message'][2]//*[@data-testid='delivery']", /delivered/);
+  // Delivery per device, in words, on demand.
+  await A.click("//*[@data-testid='message'][2]//*[@data-testid='delivery']");
+  await A.waitText("//*[@data-testid='delivery-details']", /^delivered to Bob's computer$/);
   shot(alice.display, "05-alice-conversation");
+  await accessible(A, "conversation");
+  // Bob answers Alice's message, quoting it.
+  await B.click("//*[@data-testid='message'][2]//button[normalize-space()='reply']");
+  await B.waitText("//*[@data-testid='replying']", /Replying to Alice/);
+  await B.type("//textarea[@aria-label='Message']", "Great, thanks!");
+  await B.click(button("Send"));
+  await waitContent(B, "//*[@data-testid='message'][3]//*[@data-testid='quote']", /^Alice Hi Bob! Got it/);
+  await waitContent(A, "//*[@data-testid='message'][3]//*[@data-testid='quote']", /^You Hi Bob! Got it/);
   shot(bob.display, "06-bob-conversation");
+  await accessible(B, "conversation (dark)");
 
-  // Validation by safety number: Alice reads hers, Bob types it.
-  await A.click(button("Safety number"));
+  // Search from the keyboard (Ctrl+K), and a result opens the message.
+  await A.keys("//textarea[@aria-label='Message']", "\uE009k\uE000");
+  await A.type("//input[@aria-label='Search all conversations']", "got it");
+  await waitContent(A, "//*[@data-testid='search-hit']", /Hi Bob! Got it/);
+  shot(alice.display, "06b-search");
+  await accessible(A, "search");
+  await A.click("//*[@data-testid='search-hit']");
+  await A.waitText("//li[contains(@class, 'highlighted')]", /Hi Bob! Got it/);
+
+  // The security screen: what would make Alice's account safer.
+  await A.click(button("Security"));
+  await A.find(button("Compare with Bob"));
+  await A.find(button("Set a passphrase"));
+  shot(alice.display, "06c-security");
+  await accessible(A, "security");
+
+  // Validation by safety number (from the security screen's button): Alice
+  // reads hers, Bob types it.
+  await A.click(button("Compare with Bob"));
   const digits = (await A.waitText("//*[@data-testid='safety-number']", /\d{5}/)).replace(/\s/g, "");
   if (digits.length !== 60) throw new Error(`safety number has ${digits.length} digits`);
   shot(alice.display, "07-safety-number");
@@ -175,6 +287,47 @@ async function main() {
   await A.click(button("Link"));
   await A.waitText("//*[@data-testid='device'][contains(., 'alice-cli')]", /alice-cli/);
   shot(alice.display, "09-devices-linked");
+  // Alice's second device goes online (a daemon): a message Bob sends now
+  // is unread on both; reading it there clears it in the app.
+  const aliceCli = ["--local", "--listen", "127.0.0.1:47309", "--data-dir", linkDir];
+  const cliDaemon = spawn(cli, ["--json", ...aliceCli, "daemon"], { stdio: ["ignore", "pipe", "inherit"] });
+  children.push(cliDaemon);
+  await new Promise((ok, fail) => {
+    cliDaemon.stdout.once("data", ok);
+    cliDaemon.once("exit", () => fail(new Error("alice-cli's daemon exited")));
+  });
+  await B.click("//nav//button[contains(., 'Alice')]");
+  await B.type("//textarea[@aria-label='Message']", "Are you on your other device?");
+  await B.click(button("Send"));
+  await A.waitText("//nav//*[@data-testid='conversation'][contains(., 'Bob')]//*[@data-testid='unread']", /^1( unread)?$/);
+  for (let i = 0; ; i++) {
+    const list = kith(["--data-dir", linkDir, "conversations"]);
+    if (list[0]?.unread === 1) break;
+    if (i > 100) throw new Error(`alice-cli never counted the message: ${JSON.stringify(list)}`);
+    await sleep(200);
+  }
+  kith(["--data-dir", linkDir, "read", "Bob"]);
+  // KNOWN DEFECT (issue #14's closing note, docs/app.md): the read marker
+  // pushed by a device linked while the app could not reach it stays held
+  // back on the app (its self-log ancestry is missing there) until a full
+  // sync; so alice-cli syncs now, as "Sync now" does. Remove this line
+  // once held-back entries fetch their missing parents.
+  try {
+    kith(["--data-dir", linkDir, "sync", "--timeout", "20"]);
+  } catch {}
+  for (let i = 0; ; i++) {
+    const badges = await A.execute("return document.querySelectorAll(\"nav [data-testid='unread']\").length;");
+    if (badges === 0) break;
+    if (i > 150) {
+      const reach = kith(["--data-dir", linkDir, "sync", "--timeout", "5"]);
+      const app = await A.executeAsync("const done = arguments[arguments.length - 1]; window.__TAURI_INTERNALS__.invoke('conversations').then((l) => done(JSON.stringify(l.map((c) => [c.unread, c.last && c.last.text])))).catch((e) => done(String(e)));");
+      console.error(`the app's own list: ${app}`);
+      throw new Error(`reading on alice-cli did not clear the app's unread count (alice-cli reaches ${JSON.stringify(reach)}; its list: ${JSON.stringify(kith(["--data-dir", linkDir, "conversations"]))})`);
+    }
+    await sleep(200);
+  }
+  await waitTitle(A, /^Kith$/);
+  shot(alice.display, "09a-read-on-the-other-device");
   // Bob validated Alice: her new device shows in his conversation with her.
   await B.click("//nav//button[contains(., 'Alice')]");
   await B.waitText("//*[@data-testid='new-devices']", /Alice has a new device since you validated them/);
@@ -192,6 +345,7 @@ async function main() {
   await A.click(button("Settings"));
   await A.waitText("//section//h2", /Settings/);
   shot(alice.display, "12-settings");
+  await accessible(A, "settings");
 
   // App lock: on, lock, a wrong passphrase, the right one.
   await A.type("//label[starts-with(normalize-space(), 'Passphrase')]//input", "correct horse battery");
@@ -242,6 +396,8 @@ async function main() {
   await D.click(button("Create an account"));
   await D.type("//input[@placeholder='Alice']", "Dave");
   await D.click(button("Create"));
+  await D.click(button("Next"));
+  await D.click(button("Got it"));
   await D.waitValue("//input[@aria-label='Contact link']", /^kith:/);
   if ((await D.value("//input[@aria-label='Contact link']")) !== invite2) throw new Error("the form holds another link");
   shot(dave.display, "16-deep-link-cold-start");

@@ -77,6 +77,22 @@ export class Session {
     throw new Error(`${xpath} never matched ${re} (last: ${JSON.stringify(seen)})`);
   }
 
+  /** Runs `script` (a function body) in the page; resolves with its value. */
+  execute(script, args = []) {
+    return this.cmd("POST", "/execute/sync", { script, args });
+  }
+
+  /** Runs an async `script`: it calls `arguments[arguments.length - 1]` with the result. */
+  executeAsync(script, args = []) {
+    return this.cmd("POST", "/execute/async", { script, args });
+  }
+
+  /** Sends keys (W3C key codes, e.g. "\uE009k" for Ctrl+K) to the element at `xpath`. */
+  async keys(xpath, text) {
+    const el = await this.find(xpath);
+    await this.cmd("POST", `/element/${el}/value`, { text });
+  }
+
   async stop() {
     try {
       await request("DELETE", `${this.base}/session/${this.id}`);

@@ -93,6 +93,7 @@ describe("delivery details", () => {
     );
     expect(deliveryDetails({ x1234567890: "pending" }, names, "Bob")).toBe("queued: Bob's device is offline");
     expect(deliveryDetails({}, names, "Bob")).toMatch(/not known yet/);
+    expect(deliveryDetails({ p: "delivered" }, { p: "My Computer" }, "Bob")).toBe("delivered to Bob's Computer");
   });
 });
 

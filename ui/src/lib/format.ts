@@ -117,7 +117,8 @@ export function deliveryDetails(
   names: Record<string, string>,
   owner: string,
 ): string {
-  const name = (d: string) => names[d] ?? `device ${short(d)}`;
+  // A device its owner called "my phone" is "Bob's phone" to everyone else.
+  const name = (d: string) => (names[d] ? names[d].replace(/^my\s+/i, "") : `device ${short(d)}`);
   const devices = Object.keys(delivery);
   const done = devices.filter((d) => delivery[d] === "delivered").map(name);
   const waiting = devices.filter((d) => delivery[d] !== "delivered").map(name);
