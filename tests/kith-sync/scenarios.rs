@@ -843,3 +843,28 @@ fn the_first_message_between_connected_devices_uses_a_one_time_prekey() {
         vec![Some("hello".to_owned())]
     );
 }
+
+#[test]
+fn an_entry_pushed_without_its_parents_fetches_them_at_once() {
+    use kith_wire::SelfRecord;
+    let (mut sim, ix) = world(vec![account("a", 2)]);
+    let (a1, a2) = (ix[0][0], ix[0][1]);
+    sim.connect(a1, a2);
+    assert!(sim.run(1000));
+    let setting = |value: &str| SelfRecord::Setting {
+        key: "theme".into(),
+        value: value.into(),
+    };
+    // A1's first record is lost on the way (A2 was not reachable when it
+    // was written); its second arrives over the live connection.
+    let lost = sim.devices[a1].replica.record(setting("dark"), 2).unwrap();
+    drop(lost);
+    let out = sim.devices[a1].replica.record(setting("light"), 3).unwrap();
+    sim.route(a1, out);
+    assert!(sim.run(1000));
+    // A2 asked for what the second builds on: both are there, no reconnection.
+    let one = sim.devices[a1].replica.self_state();
+    let two = sim.devices[a2].replica.self_state();
+    assert_eq!(two.settings["theme"], "light");
+    assert_eq!(one, two);
+}

@@ -48,7 +48,7 @@ impl Node {
                         });
                     }
                 }
-                hits.sort_by(|a, b| b.sent_at.cmp(&a.sent_at));
+                hits.sort_by_key(|h| std::cmp::Reverse(h.sent_at));
                 hits.truncate(limit);
                 hits
             })

@@ -278,6 +278,8 @@ impl<S: Storage> Replica<S> {
         now_ms: u64,
     ) -> Result<Vec<Output>> {
         self.ensure_conversation(&conversation, &peer_account)?;
+        let waiting = |r: &Self| r.pending.get(&conversation).map_or(0, Vec::len);
+        let waiting_before = waiting(self);
         let mut new = Vec::new();
         for wire in entries {
             match self.accept(conversation, wire, from, now_ms) {
@@ -294,7 +296,17 @@ impl<S: Storage> Replica<S> {
                 }
             }
         }
+        let queued = waiting(self) > waiting_before;
         new.extend(self.drain_pending(conversation, now_ms));
-        Ok(self.after_accept(conversation, &new, peer_account, now_ms, None))
+        let mut outputs = self.after_accept(conversation, &new, peer_account, now_ms, None);
+        // Entries of this frame still wait for parents it did not bring (a
+        // push whose ancestry was lost on the way): ask the sender for
+        // what this device lacks, as on a reconnection, instead of waiting
+        // for one. Only when this frame queued something, so it is bounded
+        // by what the peer sends.
+        if queued && waiting(self) > 0 {
+            outputs.extend(self.hello(&from));
+        }
+        Ok(outputs)
     }
 }
