@@ -7,6 +7,11 @@ use kith_core::{ConversationView, Node};
 
 use super::{add_contact, link_tablet, online_pair};
 
+/// The account ids of two nodes.
+async fn ids(a: &Node, b: &Node) -> (String, String) {
+    (a.identity().await.account_id, b.identity().await.account_id)
+}
+
 /// Waits (at most 20 s) until `node`'s conversation with `contact`
 /// satisfies `done`.
 async fn conversation_until(
@@ -37,10 +42,7 @@ async fn conversation_until(
 async fn reading_on_one_of_my_devices_clears_the_unread_count_on_all_of_them() {
     let root = tempfile::tempdir().unwrap();
     let (alice, bob) = online_pair(root.path()).await;
-    let (alice_id, bob_id) = (
-        alice.identity().await.account_id,
-        bob.identity().await.account_id,
-    );
+    let (alice_id, bob_id) = ids(&alice, &bob).await;
     let (_, tablet) = link_tablet(&alice, &root.path().join("alice-tablet")).await;
     tablet.go_online().await.unwrap();
     add_contact(&alice, &bob).await;
@@ -96,10 +98,7 @@ async fn the_list_puts_the_latest_activity_first() {
     carol.go_online().await.unwrap();
     add_contact(&alice, &bob).await;
     add_contact(&alice, &carol).await;
-    let (bob_id, carol_id) = (
-        bob.identity().await.account_id,
-        carol.identity().await.account_id,
-    );
+    let (bob_id, carol_id) = ids(&bob, &carol).await;
     let order = |list: Vec<ConversationView>| -> Vec<String> {
         list.into_iter()
             .filter_map(|c| c.contact.map(|c| c.contact_id))
@@ -122,10 +121,7 @@ async fn the_list_puts_the_latest_activity_first() {
 async fn a_reply_quotes_its_message_and_search_finds_any_script() {
     let root = tempfile::tempdir().unwrap();
     let (alice, bob) = online_pair(root.path()).await;
-    let (alice_id, bob_id) = (
-        alice.identity().await.account_id,
-        bob.identity().await.account_id,
-    );
+    let (alice_id, bob_id) = ids(&alice, &bob).await;
     add_contact(&alice, &bob).await;
     let asked = alice
         .send(&bob_id, "Wie geht's? Ünïcödé 日本語のテキスト", false)
@@ -247,10 +243,7 @@ async fn my_devices_say_when_they_were_last_seen_and_contacts_name_theirs() {
 async fn a_device_linked_after_reading_clears_what_arrives_later() {
     let root = tempfile::tempdir().unwrap();
     let (alice, bob) = online_pair(root.path()).await;
-    let (alice_id, bob_id) = (
-        alice.identity().await.account_id,
-        bob.identity().await.account_id,
-    );
+    let (alice_id, bob_id) = ids(&alice, &bob).await;
     add_contact(&alice, &bob).await;
     bob.send(&alice_id, "one", false).await.unwrap();
     conversation_until(&alice, &bob_id, |c| c.unread == 1).await;

@@ -3,6 +3,8 @@
 
 use kith_identity::{DeviceLog, invite};
 use kith_net::{LinkReply, dial_link};
+use kith_store::Store;
+use kith_sync::{Replica, SelfState};
 use kith_wire::{
     AccountId, Invite, InviteKind, SelfRecord, SignedAnnouncement, TrustLevel, encode,
 };
@@ -267,28 +269,8 @@ impl Node {
 
     /// Contacts as the self log lists them (all, or just `only`), folded once.
     pub(crate) async fn contact_infos(&self, only: Option<&AccountId>) -> Vec<ContactInfo> {
-        self.with(|r| {
-            let state = r.self_state();
-            state
-                .contacts
-                .into_iter()
-                .filter(|(account, _)| only.is_none_or(|o| o == account))
-                .map(|(account, record)| ContactInfo {
-                    account,
-                    alias: record.alias,
-                    trust: record.trust,
-                    reason: record.reason,
-                    log: r.device_log(&account).cloned(),
-                    seen: state.settings.get(&seen_devices_key(&account)).map(|v| {
-                        v.split(',')
-                            .filter(|d| !d.is_empty())
-                            .map(str::to_owned)
-                            .collect()
-                    }),
-                })
-                .collect()
-        })
-        .await
+        self.with(|r| contact_infos_in(r, &r.self_state(), only))
+            .await
     }
 
     pub(crate) async fn contact_info(&self, account: &AccountId) -> Option<ContactInfo> {
@@ -393,6 +375,32 @@ impl Node {
             .map(AccountId)
             .ok_or_else(|| CoreError::new("internal", "bad contact id"))
     }
+}
+
+/// Contacts as `state` (the folded self log) lists them, all or just `only`.
+pub(crate) fn contact_infos_in(
+    r: &Replica<Store>,
+    state: &SelfState,
+    only: Option<&AccountId>,
+) -> Vec<ContactInfo> {
+    state
+        .contacts
+        .iter()
+        .filter(|(account, _)| only.is_none_or(|o| o == *account))
+        .map(|(account, record)| ContactInfo {
+            account: *account,
+            alias: record.alias.clone(),
+            trust: record.trust,
+            reason: record.reason.clone(),
+            log: r.device_log(account).cloned(),
+            seen: state.settings.get(&seen_devices_key(account)).map(|v| {
+                v.split(',')
+                    .filter(|d| !d.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            }),
+        })
+        .collect()
 }
 
 /// The device log an inviting device sent must hold every head its invite

@@ -6,7 +6,7 @@
 use kith_sync::{Body, Conversation};
 use kith_wire::{AccountId, Content, ConversationId, EntryHash, EntryKind, SelfRecord};
 
-use crate::contacts::ContactInfo;
+use crate::contacts::{ContactInfo, contact_infos_in};
 use crate::error::Result;
 use crate::node::{Node, now_ms};
 use crate::views::{ConversationView, LastMessage, NodeEvent};
@@ -60,12 +60,12 @@ impl Node {
     /// Every conversation, the most recently active first (those without
     /// messages last, by name).
     pub async fn conversations(&self) -> Vec<ConversationView> {
-        let infos = self.contact_infos(None).await;
         let mut list: Vec<ConversationView> = self
             .with(|r| {
                 let me = r.account_id();
+                // One fold of the self log serves contacts, markers and mutes.
                 let state = r.self_state();
-                infos
+                contact_infos_in(r, &state, None)
                     .iter()
                     .filter_map(|info: &ContactInfo| {
                         let id = kith_sync::ids::direct_conversation(&me, &info.account).ok()?;

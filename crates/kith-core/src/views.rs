@@ -221,7 +221,8 @@ pub enum NodeEvent {
     },
     /// This device was revoked by another device of the account.
     ThisDeviceRevoked,
-    /// A conversation was read or muted (on this or another of my devices).
+    /// A conversation was read or muted (on this or another of my
+    /// devices), or a message's text arrived after the message.
     ConversationChanged {
         /// The conversation.
         conversation_id: String,

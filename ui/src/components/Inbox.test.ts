@@ -124,7 +124,7 @@ test("a conversation: day separators, quotes, replies, delivery per device, link
   });
   // Someone looks at the window (jsdom pretends it is hidden).
   Object.defineProperty(document, "hidden", { configurable: true, get: () => false });
-  render(Conversation, { contact: bob, me, refresh: 0, muted: false, onvalidate() {} });
+  render(Conversation, { contact: bob, me, refresh: 0, muted: false, unread: 1, onvalidate() {} });
   await screen.findByText("Nice 👍");
   expect(screen.getAllByTestId("day").map((d) => d.textContent)).toEqual([expect.stringMatching(/\d/), "Today"]);
   expect(screen.getByTestId("quote").textContent).toMatch(/Bob.*日本語/s);
@@ -148,4 +148,19 @@ test("a conversation: day separators, quotes, replies, delivery per device, link
   // Muting asks the node to mute on all my devices.
   await fireEvent.click(screen.getByText("Mute"));
   expect(calls.find(([c]) => c === "set_muted")?.[1]).toEqual({ contact: bob.contact_id, muted: true });
+});
+
+test("a conversation with nothing unread writes no read marker", async () => {
+  const calls: string[] = [];
+  mockIPC((cmd) => {
+    calls.push(cmd);
+    if (cmd === "messages") return { messages: [], earlier: 0 };
+    return null;
+  });
+  Object.defineProperty(document, "hidden", { configurable: true, get: () => false });
+  render(Conversation, { contact: bob, me, refresh: 0, muted: false, unread: 0, onvalidate() {} });
+  await screen.findByText(/No messages yet/);
+  await new Promise((r) => setTimeout(r, 20));
+  expect(calls).toContain("messages");
+  expect(calls).not.toContain("mark_read");
 });

@@ -417,7 +417,10 @@ state: string } |
 account_id: string } | 
 /**  This device was revoked by another device of the account. */
 { type: "this_device_revoked" } | 
-/**  A conversation was read or muted (on this or another of my devices). */
+/**
+ *  A conversation was read or muted (on this or another of my
+ *  devices), or a message's text arrived after the message.
+ */
 { type: "conversation_changed"; 
 /**  The conversation. */
 conversation_id: string } | 
