@@ -25,6 +25,7 @@ mod sync;
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::str::FromStr;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
@@ -43,7 +44,8 @@ use serde_json::{Value, json};
     long_about = "Kith: a peer-to-peer, end-to-end encrypted messenger.\n\n\
         Every device is a full peer; there is no server that holds accounts or messages.\n\
         Start with `kith init --name NAME`, share `kith invite`, and run `kith daemon`\n\
-        (or `kith sync`) to exchange messages."
+        (or `kith sync`) to exchange messages.\n\n\
+        KITH_LOG=debug (or info, warn, error, trace) writes a log to stderr."
 )]
 struct Cli {
     /// Profile folder (default: the OS data folder, e.g. ~/.local/share/kith).
@@ -338,7 +340,22 @@ fn after(command: &Command, value: &Value) -> Result<(), CoreError> {
     Ok(())
 }
 
+/// Logs to stderr at the level `KITH_LOG` names (`error` … `trace`); no
+/// log at all without it, so stdout and stderr stay what scripts expect.
+fn init_log() {
+    let level = std::env::var("KITH_LOG")
+        .ok()
+        .and_then(|l| tracing_subscriber::filter::LevelFilter::from_str(&l).ok());
+    if let Some(level) = level {
+        let _ = tracing_subscriber::fmt()
+            .with_max_level(level)
+            .with_writer(std::io::stderr)
+            .try_init();
+    }
+}
+
 fn main() -> std::process::ExitCode {
+    init_log();
     let cli = Cli::parse();
     let ctx = Ctx {
         data_dir: cli
