@@ -110,6 +110,38 @@ async function paste(s, css, text) {
   );
 }
 
+/** Waits (bounded) until the page is `width` CSS pixels wide. */
+async function waitWidth(s, width) {
+  for (let i = 0; i < 100; i++) {
+    if ((await s.viewportWidth()) === width) return;
+    await sleep(100);
+  }
+  throw new Error(`the window never became ${width} px wide (${await s.viewportWidth()})`);
+}
+
+/**
+ * Fails when the page scrolls sideways, a visible control sticks out at a
+ * side, or one of the `whole` elements (XPaths) is not entirely in the window.
+ */
+async function narrowFits(s, screen, whole = []) {
+  const wide = await s.execute(
+    `const w = document.documentElement.clientWidth, h = document.documentElement.clientHeight;
+     const out = [...document.querySelectorAll("button, input, textarea, a, h1, h2")]
+       .filter((e) => e.getClientRects().length > 0)
+       .filter((e) => { const r = e.getBoundingClientRect(); return r.left < -1 || r.right > w + 1; })
+       .map((e) => e.outerHTML.slice(0, 80));
+     if (document.documentElement.scrollWidth > w + 1) out.unshift("the page scrolls sideways");
+     for (const x of arguments[0]) {
+       const e = document.evaluate(x, document, null, XPathResult.FIRST_ORDERED_NODE_TYPE, null).singleNodeValue;
+       const r = e && e.getBoundingClientRect();
+       if (!r || r.top < 0 || r.bottom > h + 1 || r.left < 0 || r.right > w + 1) out.push(x + (r ? " is not all in the window (" + Math.round(r.top) + ".." + Math.round(r.bottom) + " of " + h + ")" : " is missing"));
+     }
+     return out;`,
+    [whole],
+  );
+  if (wide.length > 0) throw new Error(`${screen}: does not fit:\n  ${wide.join("\n  ")}`);
+}
+
 /** The window's title (it carries the unread total). */
 const title = (s) => s.execute("return document.title;");
 
@@ -244,6 +276,20 @@ async function main() {
   await waitContent(A, "//*[@data-testid='message'][3]//*[@data-testid='quote']", /^You Hi Bob! Got it/);
   shot(bob.display, "06-bob-conversation");
   await accessible(B, "conversation (dark)");
+  // A phone's width: the open conversation takes the whole window, with a
+  // way back to the list; nothing is cut off or needs sideways scrolling.
+  await B.resize(360, 720);
+  await waitWidth(B, 360);
+  await B.find("//button[normalize-space()='← Conversations']");
+  await narrowFits(B, "conversation at 360 px", ["//textarea[@aria-label='Message']", button("Send"), "//button[normalize-space()='← Conversations']"]);
+  shot(bob.display, "06a-bob-narrow-conversation");
+  await B.click("//button[normalize-space()='← Conversations']");
+  await B.find("//nav//button[contains(., 'Alice')]");
+  await narrowFits(B, "list at 360 px", [button("Add contact"), button("Settings")]);
+  shot(bob.display, "06a-bob-narrow-list");
+  await accessible(B, "list at 360 px");
+  await B.click("//nav//button[contains(., 'Alice')]");
+  await B.resize(1100, 760);
 
   // Search from the keyboard (Ctrl+K), and a result opens the message.
   await A.keys("//textarea[@aria-label='Message']", "\uE009k\uE000");

@@ -93,6 +93,16 @@ export class Session {
     await this.cmd("POST", `/element/${el}/value`, { text });
   }
 
+  /** The window's size in CSS pixels (as a person resizes it). */
+  resize(width, height) {
+    return this.cmd("POST", "/window/rect", { width, height });
+  }
+
+  /** The viewport's width as the page sees it. */
+  viewportWidth() {
+    return this.execute("return window.innerWidth;");
+  }
+
   async stop() {
     try {
       await request("DELETE", `${this.base}/session/${this.id}`);
