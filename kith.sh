@@ -263,7 +263,8 @@ app_e2e() {
   fi
   say "app end-to-end test (Xvfb, tauri-driver)"
   cargo build --locked -p kith-cli >&2
-  cargo build --locked -p kith-app --features custom-protocol --bin kith-app --example blank >&2
+  cargo build --locked -p kith-app --features custom-protocol --bin kith-app --example blank \
+    --example fake-notifications >&2
   local e2e_status=0
   (cd ui && KITH_E2E_SHOTS="$CARGO_TARGET_DIR/e2e" \
     node e2e/run.mjs "$CARGO_TARGET_DIR/debug/kith-app" "$CARGO_TARGET_DIR/debug/kith") >&2 ||

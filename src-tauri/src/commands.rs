@@ -192,6 +192,18 @@ pub fn open_link(app: tauri::AppHandle, url: String) -> Answer<()> {
         .map_err(|e| CoreError::new("unsupported", format!("no browser could open it: {e}")))
 }
 
+/// Tells the user a message from `from` arrived in the conversation with
+/// `contact` (a notification naming the sender only; clicking it opens the
+/// conversation, see [`crate::notify::NotificationOpened`]).
+#[tauri::command]
+#[specta::specta]
+pub fn notify_message(app: tauri::AppHandle, contact: String, from: String) -> Answer<()> {
+    if contact.len() > 128 {
+        return Err(CoreError::new("invalid_input", "not a contact id"));
+    }
+    crate::notify::message(&app, contact, &from).map_err(|e| CoreError::new("unsupported", e))
+}
+
 /// The newest `limit` messages with a contact, in display order.
 #[tauri::command]
 #[specta::specta]

@@ -9,6 +9,7 @@ mod commands;
 mod keystore;
 mod links;
 mod log;
+mod notify;
 
 use commands::*;
 use kith_core::{Host, NetConfig, NodeEvent};
@@ -115,6 +116,7 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             set_muted,
             search,
             open_link,
+            notify_message,
             messages,
             delete_message,
             delete_conversation,
@@ -132,7 +134,12 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             safety_code,
             validate_code,
         ])
-        .events(collect_events![KithEvent, LinkUri, LinkOpened])
+        .events(collect_events![
+            KithEvent,
+            LinkUri,
+            LinkOpened,
+            notify::NotificationOpened
+        ])
         .constant("MIN_PASSPHRASE_CHARS", kith_core::MIN_PASSPHRASE_CHARS)
         // Only timestamps (Unix milliseconds, far below 2^53) are 64-bit.
         .dangerously_cast_bigints_to_number()
@@ -189,6 +196,7 @@ pub fn run() {
             deep_links(app.handle(), fixed);
             keystore::prepare(&dir);
             app.manage(Host::new(&dir, net, fixed));
+            app.manage(notify::Notifier::default());
             let warm = app.handle().clone();
             tauri::async_runtime::spawn(async move { warm.state::<Host>().warm_up().await });
             let handle = app.handle().clone();

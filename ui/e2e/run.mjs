@@ -6,7 +6,7 @@
 import { spawn, execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { Session, button, sleep } from "./webdriver.mjs";
 
 const axeSource = readFileSync(new URL("../node_modules/axe-core/axe.min.js", import.meta.url), "utf8");
@@ -57,6 +57,42 @@ async function sessionBus() {
     await sleep(100);
   }
   throw new Error("gnome-keyring-daemon did not start");
+}
+
+/**
+ * A stand-in desktop notification server on the bus at `address` (the
+ * app's `fake-notifications` example, built next to it): it records what
+ * the app asks it to show and clicks a notification when told.
+ */
+async function notificationServer(address) {
+  const server = spawn(join(dirname(app), "examples", "fake-notifications"), [], {
+    env: { ...process.env, DBUS_SESSION_BUS_ADDRESS: address },
+    stdio: ["pipe", "pipe", "inherit"],
+  });
+  children.push(server);
+  const shown = [];
+  let buffered = "";
+  server.stdout.on("data", (d) => {
+    buffered += String(d);
+    const lines = buffered.split("\n");
+    buffered = lines.pop();
+    for (const line of lines) if (line.trim()) shown.push(JSON.parse(line));
+  });
+  for (let i = 0; i < 50 && !shown.some((l) => l.ready); i++) await sleep(100);
+  if (!shown.some((l) => l.ready)) throw new Error("the notification server did not start");
+  return {
+    /** Waits (bounded) for a notification whose body matches `re`. */
+    async waitFor(re) {
+      for (let i = 0; i < 100; i++) {
+        const found = shown.findLast((l) => l.id && re.test(l.body));
+        if (found) return found;
+        await sleep(150);
+      }
+      throw new Error(`no notification matched ${re} (shown: ${JSON.stringify(shown)})`);
+    },
+    shown: () => shown.filter((l) => l.id),
+    click: (id) => server.stdin.write(`click ${id}\n`),
+  };
 }
 
 /** How a profile's root key is kept: the mode byte of its root-key file. */
@@ -197,7 +233,10 @@ async function instance(name, n, extra = {}, args = []) {
 async function main() {
   // Alice's app has a session bus with a keyring (as on a desktop); Bob's
   // has none (the app must then start normally and keep a key file).
-  const alice = await instance("alice", 1, { DBUS_SESSION_BUS_ADDRESS: await sessionBus() });
+  // Her desktop shows notifications (a stand-in server on that bus).
+  const aliceBus = await sessionBus();
+  const notifications = await notificationServer(aliceBus);
+  const alice = await instance("alice", 1, { DBUS_SESSION_BUS_ADDRESS: aliceBus });
   // Bob's desktop prefers a dark theme: the app follows it.
   const bob = await instance("bob", 2, { DBUS_SESSION_BUS_ADDRESS: `unix:path=${join(root, "no-bus")}`, GTK_THEME: "Adwaita:dark" });
   const A = alice.session;
@@ -371,6 +410,19 @@ async function main() {
   }
   await waitTitle(A, /^Kith$/);
   shot(alice.display, "09a-read-on-the-other-device");
+  // Bob's message was notified on Alice's desktop (she was on another
+  // screen): who wrote, never what. Clicking it opens the conversation.
+  const note = await notifications.waitFor(/^New message from Bob$/);
+  if (note.app_name !== "Kith" || note.summary !== "Kith" || !note.actions.includes("default")) {
+    throw new Error(`the notification: ${JSON.stringify(note)}`);
+  }
+  const leaked = notifications.shown().filter((l) => /other device|Hello Alice|Got it/.test(JSON.stringify(l)));
+  if (leaked.length > 0) throw new Error(`a notification shows message text: ${JSON.stringify(leaked)}`);
+  notifications.click(note.id);
+  await A.waitText("//section//h2", /Bob/);
+  await A.find("//textarea[@aria-label='Message']");
+  shot(alice.display, "09c-notification-opened");
+  await A.click(button("My devices"));
   // Bob validated Alice: her new device shows in his conversation with her.
   await B.click("//nav//button[contains(., 'Alice')]");
   await B.waitText("//*[@data-testid='new-devices']", /Alice has a new device since you validated them/);

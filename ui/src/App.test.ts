@@ -1,6 +1,6 @@
-import { afterEach, expect, test } from "vitest";
+import { afterEach, expect, test, vi } from "vitest";
 import { clearMocks, mockIPC as mockTauri } from "@tauri-apps/api/mocks";
-import { cleanup, fireEvent, render, screen } from "@testing-library/svelte";
+import { cleanup, fireEvent, render, screen, waitFor } from "@testing-library/svelte";
 import App from "./App.svelte";
 
 const alice = {
@@ -236,4 +236,28 @@ test("a validated contact's new device is shown until it is acknowledged", async
   await new Promise((r) => setTimeout(r, 50));
   expect(acknowledged).toEqual({ contact: bob.contact_id });
   expect(screen.queryByTestId("new-devices")).toBeNull();
+});
+
+test("a new message notifies with the sender's name only, and clicking the notification opens the conversation", async () => {
+  const { emit } = await import("@tauri-apps/api/event");
+  const notified: unknown[] = [];
+  // The notification plugin's stand-in for the web Notification API.
+  vi.stubGlobal("Notification", { permission: "granted" });
+  mockIPC((cmd, args) => {
+    if (cmd === "status") return { has_profile: true, locked: false, app_lock: false, identity: alice, data_dir: "/tmp/x", network_from_env: false };
+    if (cmd === "contacts") return [bob];
+    if (cmd === "messages") return { messages: [], more: false };
+    if (cmd === "notify_message") notified.push(args);
+  }, { shouldMockEvents: true });
+  render(App);
+  expect(await screen.findByText("Hello, Alice")).toBeTruthy();
+  await emit("kith-event", { type: "message_received", conversation_id: "c".repeat(64), message_id: "f".repeat(64), author_account: bob.contact_id });
+  await waitFor(() => expect(notified).toEqual([{ contact: bob.contact_id, from: "Bob" }]));
+  // My own messages (from my other devices) do not notify.
+  await emit("kith-event", { type: "message_received", conversation_id: "c".repeat(64), message_id: "9".repeat(64), author_account: alice.account_id });
+  await emit("notification-opened", { contact_id: bob.contact_id });
+  expect(await screen.findByLabelText("Message")).toBeTruthy();
+  expect(screen.getByRole("heading", { level: 2 }).textContent).toMatch(/Bob/);
+  expect(notified).toHaveLength(1);
+  vi.unstubAllGlobals();
 });

@@ -51,6 +51,12 @@ export const commands = {
 	 *  `mailto` only).
 	 */
 	openLink: (url: string) => typedError<null, CoreError>(__TAURI_INVOKE("open_link", { url })),
+	/**
+	 *  Tells the user a message from `from` arrived in the conversation with
+	 *  `contact` (a notification naming the sender only; clicking it opens the
+	 *  conversation, see [`crate::notify::NotificationOpened`]).
+	 */
+	notifyMessage: (contact: string, from: string) => typedError<null, CoreError>(__TAURI_INVOKE("notify_message", { contact, from })),
 	/**  The newest `limit` messages with a contact, in display order. */
 	messages: (contact: string, limit: number) => typedError<MessagePage_Serialize, CoreError>(__TAURI_INVOKE("messages", { contact, limit })),
 	/**  Deletes a message from all of my devices. */
@@ -93,6 +99,7 @@ export const events = {
 	kithEvent: makeEvent<KithEvent, KithEvent>("kith-event"),
 	linkOpened: makeEvent<LinkOpened, LinkOpened>("link-opened"),
 	linkUri: makeEvent<LinkUri, LinkUri>("link-uri"),
+	notificationOpened: makeEvent<NotificationOpened, NotificationOpened>("notification-opened"),
 };
 
 /* Constants */
@@ -432,6 +439,12 @@ conversation_id: string } |
 { type: "storage_failed"; 
 /**  Why. */
 message: string };
+
+/**  A notification was clicked: the UI opens this conversation. */
+export type NotificationOpened = {
+	/**  The contact whose conversation to open. */
+	contact_id: string,
+};
 
 /**  A message another one answers, as the answer quotes it. */
 export type QuoteView = QuoteView_Serialize | QuoteView_Deserialize;

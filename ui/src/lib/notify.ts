@@ -1,7 +1,11 @@
-// Desktop notifications for new messages: the sender's name only, never
-// the text (the screen may be shared or locked). Failures (no notification
-// service, permission refused) are silent: the app works without them.
-import { isPermissionGranted, requestPermission, sendNotification } from "@tauri-apps/plugin-notification";
+// Notifications of new messages: the sender's name only, never the text
+// (the screen may be shared or locked). The app's `notify_message` shows
+// them; clicking one opens its conversation (the `notificationOpened`
+// event). Failures (no notification service, permission refused) are
+// silent: the app works without them.
+import { isPermissionGranted, requestPermission } from "@tauri-apps/plugin-notification";
+import { commands } from "./bindings";
+import { call } from "./api";
 
 let allowed: boolean | null = null;
 
@@ -15,11 +19,11 @@ async function permitted(): Promise<boolean> {
   return allowed;
 }
 
-/** Tells the user a message from `from` arrived, if they are not looking. */
-export async function notifyMessage(from: string, looking: boolean): Promise<void> {
+/** Tells the user a message from `from` arrived (conversation with `contact`), if they are not looking. */
+export async function notifyMessage(contact: string, from: string, looking: boolean): Promise<void> {
   if (looking || !(await permitted())) return;
   try {
-    sendNotification({ title: "Kith", body: `New message from ${from}` });
+    await call(commands.notifyMessage(contact, from));
   } catch {
     // No notification service here.
   }
