@@ -71,6 +71,14 @@ pub fn read_qr(image: Vec<u8>) -> Answer<String> {
     kith_core::read_qr(&image)
 }
 
+/// The text of a QR code in a camera frame (`width` × `height` grey
+/// levels, row by row), or nothing when it shows no readable code.
+#[tauri::command]
+#[specta::specta]
+pub fn read_qr_frame(width: u32, height: u32, luma: Vec<u8>) -> Answer<Option<String>> {
+    kith_core::read_qr_frame(width, height, luma)
+}
+
 /// Adds a contact from its `kith:` link.
 #[tauri::command]
 #[specta::specta]

@@ -5,6 +5,7 @@
 //! Errors reach the UI as `{ code, message }`.
 #![forbid(unsafe_code)]
 
+mod camera;
 mod commands;
 mod keystore;
 mod links;
@@ -103,6 +104,7 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             invite,
             qr_svg,
             read_qr,
+            read_qr_frame,
             add_contact,
             add_contact_by_name,
             contacts,
@@ -190,8 +192,10 @@ pub fn run() {
     let app = app.plugin(tauri_plugin_barcode_scanner::init());
     let result = app
         .invoke_handler(builder.invoke_handler())
+        .on_permission_request(|_, kind| camera::permission(&kind))
         .setup(move |app| {
             builder.mount_events(app);
+            camera::prepare(app);
             let (net, fixed) = net_from_env();
             deep_links(app.handle(), fixed);
             keystore::prepare(&dir);

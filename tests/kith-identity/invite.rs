@@ -2,7 +2,7 @@
 
 use kith_identity::invite::{
     DEFAULT_INVITE_TTL_SECS, contact_invite, link_request, parse_uri, qr_png, qr_svg, qr_text,
-    read_qr, to_uri,
+    read_qr, read_qr_frame, to_uri,
 };
 use kith_identity::{DeviceKeys, IdentityError};
 use kith_wire::InviteKind;
@@ -150,4 +150,37 @@ fn the_qr_code_carries_a_lower_case_scheme_and_an_alphanumeric_body() {
     assert_eq!(parse_uri(&read, 1_000).unwrap(), invite);
     let link = to_uri(&link_request(&alice.keys, addresses(), 1_000).unwrap()).unwrap();
     assert!(qr_text(&link).starts_with("kith-link:"));
+}
+
+/// A camera frame (640 × 480 grey levels) showing `png` small, off-centre
+/// and with poor contrast, as a webcam pointed at a screen sees it.
+fn camera_frame(png: &[u8]) -> Vec<u8> {
+    let code = image::load_from_memory(png).unwrap().to_luma8();
+    let code = image::imageops::resize(&code, 260, 260, image::imageops::FilterType::Triangle);
+    let mut frame = image::GrayImage::from_pixel(640, 480, image::Luma([90]));
+    for (x, y, p) in code.enumerate_pixels() {
+        let level = 40 + u16::from(p.0[0]) * 150 / 255;
+        frame.put_pixel(
+            x + 300,
+            y + 150,
+            image::Luma([u8::try_from(level).unwrap()]),
+        );
+    }
+    frame.into_raw()
+}
+
+#[test]
+fn a_camera_frame_with_a_code_reads_and_one_without_reads_nothing() {
+    let (_, invite) = alice_invite();
+    let text = qr_text(&to_uri(&invite).unwrap());
+    let frame = camera_frame(&qr_png(&text).unwrap());
+    assert_eq!(read_qr_frame(640, 480, frame).unwrap(), Some(text));
+    assert_eq!(read_qr_frame(640, 480, vec![90; 640 * 480]).unwrap(), None);
+}
+
+#[test]
+fn a_camera_frame_of_the_wrong_size_is_refused() {
+    assert!(read_qr_frame(640, 480, vec![0; 100]).is_err());
+    assert!(read_qr_frame(0, 480, Vec::new()).is_err());
+    assert!(read_qr_frame(100_000, 1, vec![0; 100_000]).is_err());
 }

@@ -236,7 +236,8 @@ async function main() {
   // Her desktop shows notifications (a stand-in server on that bus).
   const aliceBus = await sessionBus();
   const notifications = await notificationServer(aliceBus);
-  const alice = await instance("alice", 1, { DBUS_SESSION_BUS_ADDRESS: aliceBus });
+  // And a webcam (WebKitGTK's mock camera).
+  const alice = await instance("alice", 1, { DBUS_SESSION_BUS_ADDRESS: aliceBus, KITH_MOCK_CAMERA: "1" });
   // Bob's desktop prefers a dark theme: the app follows it.
   const bob = await instance("bob", 2, { DBUS_SESSION_BUS_ADDRESS: `unix:path=${join(root, "no-bus")}`, GTK_THEME: "Adwaita:dark" });
   const A = alice.session;
@@ -358,6 +359,47 @@ async function main() {
   await B.waitText("//*[@role='status']", /Validated/);
   await B.waitText("//nav//*[@data-testid='trust-badge']", /^validated$/);
   shot(bob.display, "08-validated");
+
+  // Alice validates Bob with her webcam pointed at his screen, which shows
+  // his safety code for her. First the camera itself (the mock camera's
+  // picture), then a stand-in camera that films Bob's code.
+  await A.click(button("Scan their code"));
+  await A.waitText("//*[@data-testid='camera']//*[@role='status']", /Hold the QR code/);
+  shot(alice.display, "08a-camera");
+  await accessible(A, "camera");
+  await A.click(button("Stop the camera"));
+  const bobCode = await B.execute(
+    "return document.evaluate(arguments[0], document, null, XPathResult.FIRST_ORDERED_NODE_TYPE, null).singleNodeValue.src;",
+    ["//img[starts-with(@alt, 'My safety code for Alice')]"],
+  );
+  const filming = await A.executeAsync(
+    `const [src, done] = arguments;
+     const image = new Image();
+     image.onload = () => {
+       const canvas = document.createElement("canvas");
+       canvas.width = 640;
+       canvas.height = 480;
+       const g = canvas.getContext("2d");
+       const draw = () => {
+         g.fillStyle = "#7a7a7a"; g.fillRect(0, 0, 640, 480);
+         g.fillStyle = "#fff"; g.fillRect(180, 80, 320, 320);
+         g.drawImage(image, 200, 100, 280, 280);
+       };
+       draw();
+       setInterval(draw, 100);
+       const stream = canvas.captureStream(10);
+       navigator.mediaDevices.getUserMedia = async () => stream;
+       done(true);
+     };
+     image.onerror = () => done("the picture of Bob's code did not load");
+     image.src = src;`,
+    [bobCode],
+  );
+  if (filming !== true) throw new Error(String(filming));
+  await A.click(button("Scan their code"));
+  await A.waitText("//section/p[@role='status']", /Validated: their code matches/);
+  await A.waitText("//section//h2//*[@data-testid='trust-badge']", /^validated$/);
+  shot(alice.display, "08b-validated-by-camera");
 
   // A second device for Alice (the CLI), linked from the app, then revoked.
   const linkDir = join(root, "alice-cli");

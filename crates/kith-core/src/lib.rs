@@ -65,3 +65,10 @@ pub fn libsodium_version() -> Result<String> {
 pub fn read_qr(image: &[u8]) -> Result<String> {
     kith_identity::invite::read_qr(image).map_err(|e| CoreError::new("bad_image", e.to_string()))
 }
+
+/// The text of a QR code in a camera frame (`width` × `height` grey levels,
+/// row by row), or `None` when it shows no readable code.
+pub fn read_qr_frame(width: u32, height: u32, luma: Vec<u8>) -> Result<Option<String>> {
+    kith_identity::invite::read_qr_frame(width, height, luma)
+        .map_err(|e| CoreError::new("bad_image", e.to_string()))
+}

@@ -220,11 +220,28 @@ pub fn read_qr(image_bytes: &[u8]) -> Result<String> {
         .decode()
         .map_err(|e| IdentityError::Qr(e.to_string()))?
         .to_luma8();
-    let mut prepared = rqrr::PreparedImage::prepare(image);
-    for grid in prepared.detect_grids() {
-        if let Ok((_, content)) = grid.decode() {
-            return Ok(content);
-        }
+    decode_grey(image).ok_or_else(|| IdentityError::Qr("no readable qr code in the image".into()))
+}
+
+/// Largest camera frame side accepted (pixels).
+const MAX_FRAME_SIDE: u32 = 4096;
+
+/// Reads the first QR code in a camera frame: `width` × `height` grey
+/// levels, row by row. `None` when the frame shows no readable code (most
+/// frames, while a person aims).
+pub fn read_qr_frame(width: u32, height: u32, luma: Vec<u8>) -> Result<Option<String>> {
+    if width == 0 || height == 0 || width > MAX_FRAME_SIDE || height > MAX_FRAME_SIDE {
+        return Err(IdentityError::Qr("frame size out of range".into()));
     }
-    Err(IdentityError::Qr("no readable qr code in the image".into()))
+    let image = image::GrayImage::from_raw(width, height, luma)
+        .ok_or_else(|| IdentityError::Qr("frame size does not match its pixels".into()))?;
+    Ok(decode_grey(image))
+}
+
+fn decode_grey(image: image::GrayImage) -> Option<String> {
+    let mut prepared = rqrr::PreparedImage::prepare(image);
+    prepared
+        .detect_grids()
+        .into_iter()
+        .find_map(|grid| grid.decode().ok().map(|(_, content)| content))
 }

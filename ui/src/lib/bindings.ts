@@ -19,6 +19,11 @@ export const commands = {
 	qrSvg: (uri: string) => typedError<string, CoreError>(__TAURI_INVOKE("qr_svg", { uri })),
 	/**  The link in a QR code image (PNG or JPEG bytes). */
 	readQr: (image: number[]) => typedError<string, CoreError>(__TAURI_INVOKE("read_qr", { image })),
+	/**
+	 *  The text of a QR code in a camera frame (`width` × `height` grey
+	 *  levels, row by row), or nothing when it shows no readable code.
+	 */
+	readQrFrame: (width: number, height: number, luma: number[]) => typedError<string | null, CoreError>(__TAURI_INVOKE("read_qr_frame", { width, height, luma })),
 	/**  Adds a contact from its `kith:` link. */
 	addContact: (uri: string, name: string | null) => typedError<ContactView_Serialize, CoreError>(__TAURI_INVOKE("add_contact", { uri, name })),
 	/**  Adds a contact by name (`user@example.com`) through its name server. */
