@@ -82,7 +82,7 @@ Architecture: $arch
 Maintainer: $maintainer
 Installed-Size: $(du -sk --exclude=DEBIAN "$stage" | cut -f1)
 Depends: $depends
-Recommends: fonts-noto-color-emoji, gnome-keyring | kwalletmanager
+Recommends: fonts-noto-color-emoji, gnome-keyring | kwalletmanager, gstreamer1.0-plugins-good
 Section: net
 Priority: optional
 Description: peer-to-peer, end-to-end encrypted messenger
