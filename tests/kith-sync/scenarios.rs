@@ -868,3 +868,63 @@ fn an_entry_pushed_without_its_parents_fetches_them_at_once() {
     assert_eq!(two.settings["theme"], "light");
     assert_eq!(one, two);
 }
+
+#[test]
+fn a_read_marker_never_moves_back_when_a_device_that_saw_less_reads_later() {
+    use kith_wire::SelfRecord;
+    let (mut sim, ix) = world(vec![account("a", 2), account("b", 1)]);
+    let (a1, a2, b1) = (ix[0][0], ix[0][1], ix[1][0]);
+    let alice = sim.devices[a1].replica.account_id();
+    let conversation = sim.devices[b1].replica.open_direct(&alice).unwrap();
+    sim.connect_all();
+    let (first, out) = sim.devices[b1]
+        .replica
+        .send_text(conversation, "one", sim.now_ms)
+        .unwrap();
+    sim.route(b1, out);
+    assert!(sim.run(1000));
+    // A2 drops off; Bob's second message reaches A1 only, which reads it.
+    sim.set_online(a2, false);
+    let (second, out) = sim.devices[b1]
+        .replica
+        .send_text(conversation, "two", sim.now_ms)
+        .unwrap();
+    sim.route(b1, out);
+    assert!(sim.run(1000));
+    let read = |entry| SelfRecord::ReadUpTo {
+        conversation,
+        entry,
+    };
+    let out = sim.devices[a1]
+        .replica
+        .record(read(second), sim.now_ms)
+        .unwrap();
+    sim.route(a1, out);
+    assert!(sim.run(1000));
+    // Meanwhile A2, which saw only the first, changes settings and then
+    // reads the first: its records come later in the self log's order.
+    for key in ["x", "y", "z"] {
+        let setting = SelfRecord::Setting {
+            key: key.into(),
+            value: "1".into(),
+        };
+        let out = sim.devices[a2].replica.record(setting, sim.now_ms).unwrap();
+        sim.route(a2, out);
+    }
+    let out = sim.devices[a2]
+        .replica
+        .record(read(first), sim.now_ms)
+        .unwrap();
+    sim.route(a2, out);
+    sim.set_online(a2, true);
+    sim.connect_all();
+    assert!(sim.run(2000));
+    for i in [a1, a2] {
+        assert!(order(&sim, i, &conversation).contains(&second));
+        assert_eq!(
+            sim.devices[i].replica.self_state().read_up_to[&conversation],
+            second,
+            "device {i}: the marker moved back"
+        );
+    }
+}

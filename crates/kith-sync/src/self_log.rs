@@ -50,7 +50,10 @@ impl<S: Storage> Replica<S> {
     }
 
     /// What the self log says: the latest record for each key, in display
-    /// order, so every device of the account computes the same state.
+    /// order, so every device of the account computes the same state;
+    /// except read markers, where the furthest in the conversation wins (a
+    /// device that had seen less and read later must not bring back what
+    /// another device read).
     pub fn self_state(&self) -> SelfState {
         let mut state = SelfState::default();
         let Some(log) = self
@@ -60,6 +63,7 @@ impl<S: Storage> Replica<S> {
         else {
             return state;
         };
+        let mut markers: BTreeMap<ConversationId, Vec<EntryHash>> = BTreeMap::new();
         for entry in log.in_order() {
             let Body::Plain {
                 content: Content::Record(record),
@@ -92,14 +96,33 @@ impl<S: Storage> Replica<S> {
                     conversation,
                     entry,
                 } => {
-                    state.read_up_to.insert(*conversation, *entry);
+                    markers.entry(*conversation).or_default().push(*entry);
                 }
                 SelfRecord::Setting { key, value } => {
                     state.settings.insert(key.clone(), value.clone());
                 }
             }
         }
+        for (conversation, written) in markers {
+            if let Some(furthest) = self.furthest(&conversation, &written) {
+                state.read_up_to.insert(conversation, furthest);
+            }
+        }
         state
+    }
+
+    /// Of the read markers written for a conversation (in the self log's
+    /// order), the one furthest in its display order; the last written when
+    /// none of them has arrived here yet.
+    fn furthest(&self, conversation: &ConversationId, written: &[EntryHash]) -> Option<EntryHash> {
+        let known = self.conversations.get(conversation).and_then(|c| {
+            let written: std::collections::BTreeSet<&EntryHash> = written.iter().collect();
+            c.in_order()
+                .rev()
+                .find(|e| written.contains(&e.id))
+                .map(|e| e.id)
+        });
+        known.or_else(|| written.last().copied())
     }
 
     /// Self-log contents take effect on this device.
