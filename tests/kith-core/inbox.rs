@@ -230,6 +230,9 @@ async fn my_devices_say_when_they_were_last_seen_and_contacts_name_theirs() {
         .last_seen_ms
         .expect("an online device announced itself");
     assert!(seen <= before && before - seen < 600_000);
+    // And when it joined the account (its genesis entry: made just now).
+    let linked = this.linked_at_ms.expect("the device log says when");
+    assert!(linked <= before && before - linked < 600_000);
     let bob_view = alice.contacts().await.pop().unwrap();
     assert_eq!(
         bob_view.device_names.values().collect::<Vec<_>>(),

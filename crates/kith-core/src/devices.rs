@@ -36,6 +36,7 @@ impl Node {
                             this_device: d.record.device == me,
                             note: removal_note(state, d),
                             last_seen_ms: seen.get(&d.record.device).copied(),
+                            linked_at_ms: l.added_at_ms(&d.record.device),
                         })
                         .collect()
                 })

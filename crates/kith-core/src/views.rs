@@ -62,6 +62,9 @@ pub struct DeviceView {
     /// announcement, Unix milliseconds; it makes one when it goes online and
     /// daily while it stays online), if known.
     pub last_seen_ms: Option<u64>,
+    /// When it joined the account (Unix milliseconds, as its device-log
+    /// entry says), if known.
+    pub linked_at_ms: Option<u64>,
 }
 
 /// A message in display order.

@@ -75,9 +75,13 @@ test("the security screen lists what would make the account safer, one button ea
   mockIPC((cmd) => {
     if (cmd === "devices")
       return [
-        { device_id: "d1", name: "laptop", state: "active", this_device: true, note: null, last_seen_ms: Date.now() },
-        { device_id: "d2", name: "old phone", state: "active", this_device: false, note: null, last_seen_ms: old },
-        { device_id: "d3", name: "tablet", state: "active", this_device: false, note: null, last_seen_ms: Date.now() },
+        { device_id: "d1", name: "laptop", state: "active", this_device: true, note: null, last_seen_ms: Date.now(), linked_at_ms: old },
+        { device_id: "d2", name: "old phone", state: "active", this_device: false, note: null, last_seen_ms: old, linked_at_ms: old },
+        { device_id: "d3", name: "tablet", state: "active", this_device: false, note: null, last_seen_ms: Date.now(), linked_at_ms: old },
+        // Linked a moment ago and not online yet: nothing to worry about.
+        { device_id: "d4", name: "new phone", state: "active", this_device: false, note: null, last_seen_ms: null, linked_at_ms: Date.now() },
+        // Linked long ago and never seen since.
+        { device_id: "d5", name: "drawer phone", state: "active", this_device: false, note: null, last_seen_ms: null, linked_at_ms: old },
       ];
   });
   const went: string[] = [];
@@ -91,12 +95,14 @@ test("the security screen lists what would make the account safer, one button ea
     ondevices: () => went.push("devices"),
   });
   await screen.findByText(/“old phone” has not been seen since/);
-  expect(screen.getAllByTestId("security-item")).toHaveLength(4);
+  expect(screen.getByText(/“drawer phone” has not been seen since it was linked/)).toBeTruthy();
+  expect(screen.getAllByTestId("security-item")).toHaveLength(5);
   expect(screen.queryByText(/tablet/)).toBeNull();
+  expect(screen.queryByText(/new phone/)).toBeNull();
   await fireEvent.click(screen.getByText("Compare with Bob"));
   await fireEvent.click(screen.getByText("Compare again"));
   await fireEvent.click(screen.getByText("Set a passphrase"));
-  await fireEvent.click(screen.getByText("Untrust it?"));
+  await fireEvent.click(screen.getAllByText("Untrust it?")[0]);
   expect(went).toEqual([`validate ${bob.contact_id}`, `validate ${carol.contact_id}`, "settings", "devices"]);
   expect(screen.queryByTestId("security-done")).toBeNull();
 });

@@ -238,6 +238,11 @@ export type DeviceView_Deserialize = {
 	 *  daily while it stays online), if known.
 	 */
 	last_seen_ms?: number | null,
+	/**
+	 *  When it joined the account (Unix milliseconds, as its device-log
+	 *  entry says), if known.
+	 */
+	linked_at_ms?: number | null,
 };
 
 /**  One of my devices. */
@@ -262,6 +267,11 @@ export type DeviceView_Serialize = {
 	 *  daily while it stays online), if known.
 	 */
 	last_seen_ms: number | null,
+	/**
+	 *  When it joined the account (Unix milliseconds, as its device-log
+	 *  entry says), if known.
+	 */
+	linked_at_ms: number | null,
 };
 
 /**  This device and its account. */

@@ -217,6 +217,21 @@ impl DeviceLog {
         self.nodes.iter().map(|n| &n.signed)
     }
 
+    /// When `device` joined the account: the time its genesis or
+    /// `AddDevice` entry says it was written (informative only).
+    pub fn added_at_ms(&self, device: &DeviceId) -> Option<u64> {
+        self.nodes
+            .iter()
+            .filter(|n| match &n.entry.op {
+                DeviceOp::Genesis { device: d, .. } | DeviceOp::AddDevice { device: d, .. } => {
+                    d.device == *device
+                }
+                _ => false,
+            })
+            .map(|n| n.entry.created_at_ms)
+            .min()
+    }
+
     /// The elementary steps evaluating this log has taken so far (entries
     /// and relations between them examined): how the work grows with the
     /// log, measured without a clock.
