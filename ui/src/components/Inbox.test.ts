@@ -170,3 +170,21 @@ test("a conversation with nothing unread writes no read marker", async () => {
   expect(calls).toContain("messages");
   expect(calls).not.toContain("mark_read");
 });
+
+test("a search result opens its conversation with one load, far enough back to hold it, and shows it", async () => {
+  const old = { message_id: "7".repeat(64), conversation_id: "c", author_account: bob.contact_id, author_device: phone, text: "the old one", sent_at: Date.now(), delivery: {}, reply_to: null };
+  const limits: number[] = [];
+  mockIPC((cmd, args) => {
+    if (cmd === "messages") {
+      limits.push((args as { limit: number }).limit);
+      return { messages: [old], earlier: 0 };
+    }
+    return null;
+  });
+  Element.prototype.scrollIntoView = () => {};
+  render(Conversation, { contact: bob, me, refresh: 0, muted: false, unread: 0, focus: { message_id: old.message_id, from_end: 450 }, onvalidate() {} });
+  await screen.findByText("the old one");
+  await new Promise((r) => setTimeout(r, 30));
+  expect(limits).toEqual([451]);
+  expect(document.querySelector(".highlighted")?.textContent).toMatch(/the old one/);
+});
