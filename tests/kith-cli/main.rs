@@ -15,6 +15,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+mod reach;
+
 const KITH: &str = env!("CARGO_BIN_EXE_kith");
 
 /// One device: a data dir and a fixed loopback port.
@@ -24,6 +26,8 @@ struct Device {
     daemon: Option<Child>,
     /// Run the daemon in this network namespace, listening on this address.
     netns: Option<(String, String)>,
+    /// The daemon's network switches (default `--local`).
+    net: Vec<&'static str>,
 }
 
 impl Drop for Device {
@@ -56,6 +60,7 @@ impl Device {
             port,
             daemon: None,
             netns: None,
+            net: vec!["--local"],
         }
     }
 
@@ -101,7 +106,9 @@ impl Device {
             None => base(&self.dir, self.port),
             Some((ns, ip)) => {
                 let mut c = Command::new("ip");
-                c.args(["netns", "exec", ns, KITH, "--json", "--local", "--listen"])
+                c.args(["netns", "exec", ns, KITH, "--json"])
+                    .args(&self.net)
+                    .arg("--listen")
                     .arg(format!("{ip}:{}", self.port))
                     .arg("--data-dir")
                     .arg(&self.dir);
@@ -462,6 +469,7 @@ fn bad_input_gets_clear_errors_and_loses_nothing() {
         port: 47152,
         daemon: None,
         netns: None,
+        net: vec!["--local"],
     };
     assert_eq!(second.fails(&["daemon"]), "daemon_running");
     // The control socket is the owner's only.
@@ -692,13 +700,8 @@ impl Drop for Netns {
 #[test]
 #[ignore = "needs root for ip netns; run by ./kith.sh test when available"]
 fn a_partition_splits_and_heals() {
-    let netns = Netns::create().expect("cannot create network namespaces (root needed)");
     let root = tempfile::tempdir().unwrap();
-    let mut a1 = Device::new(root.path(), "a1", 7001);
-    let mut b1 = Device::new(root.path(), "b1", 7002);
-    a1.netns = Some((netns.names[0].clone(), "10.77.0.1".into()));
-    b1.netns = Some((netns.names[1].clone(), "10.77.0.2".into()));
-    let (alice, bob) = meet(&mut a1, &mut b1);
+    let (netns, [mut a1, mut b1], [alice, bob]) = reach::lan(root.path(), [7001, 7002]);
     a1.run(&["send", &bob, "before the split"]);
     b1.wait_texts(&alice, &["before the split"]);
     // Split; Bob's daemon restarts meanwhile, so no connection survives.
