@@ -297,7 +297,12 @@ cmd_test() {
   local ran_ignored=0
   if command -v ip >/dev/null && ip netns add "kith-probe-$$" 2>/dev/null; then
     ip netns del "kith-probe-$$"
-    say "tests in network namespaces (partition, LAN with mDNS)"
+    # The relay test runs the iroh project's own relay server.
+    if ! command -v iroh-relay >/dev/null 2>&1; then
+      say "installing iroh-relay 1.4.1 (cargo install, for the relay test)"
+      cargo install iroh-relay --version 1.4.1 --features server --locked >&2
+    fi
+    say "tests in network namespaces (partition, LAN with mDNS, moves, relay)"
     local netns_log
     netns_log="$(mktemp)"
     cargo test -p kith-cli --locked --test kith-cli -- --ignored --test-threads 1 \

@@ -191,8 +191,13 @@ impl Device {
     }
 }
 
-fn wait(what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(20);
+fn wait(what: &str, done: impl FnMut() -> bool) {
+    wait_for(Duration::from_secs(20), what, done);
+}
+
+/// [`wait`] with its own bound.
+fn wait_for(bound: Duration, what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + bound;
     while !done() {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
         std::thread::sleep(Duration::from_millis(100));

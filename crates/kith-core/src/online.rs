@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use kith_net::iroh::EndpointAddr;
 use kith_net::iroh::EndpointId;
+use kith_net::iroh::RelayUrl;
 use kith_net::iroh::address_lookup::MemoryLookup;
 use kith_net::iroh::protocol::Router;
 use kith_net::{LINK_ALPN, LinkProtocol, SYNC_ALPN, SyncProtocol};
@@ -31,8 +32,28 @@ pub(crate) fn endpoint_addr(
         .fold(EndpointAddr::new(id), |addr, a| addr.with_ip_addr(*a)))
 }
 
+/// Where an announcement says the endpoint `transport` is: its addresses
+/// and, when it named one, its home relay (the way in when no direct path
+/// works).
+pub(crate) fn announced_addr(
+    transport: &TransportId,
+    announcement: &AddressAnnouncement,
+) -> Result<EndpointAddr> {
+    let addr = endpoint_addr(transport, &announcement.addresses)?;
+    Ok(
+        match announcement
+            .relay
+            .as_deref()
+            .and_then(|r| r.parse::<RelayUrl>().ok())
+        {
+            Some(relay) => addr.with_relay_url(relay),
+            None => addr,
+        },
+    )
+}
+
 pub(crate) fn feed(lookup: &MemoryLookup, announcement: &AddressAnnouncement) {
-    if let Ok(addr) = endpoint_addr(&announcement.transport, &announcement.addresses) {
+    if let Ok(addr) = announced_addr(&announcement.transport, announcement) {
         lookup.set_endpoint_info(addr);
     }
 }
@@ -152,6 +173,7 @@ impl Node {
             .take(kith_wire::limits::MAX_ADDRESSES)
             .collect();
         let relay = addr.relay_urls().next().map(ToString::to_string);
+        tracing::debug!(?addresses, ?relay, "announcing this device");
         let signed = self
             .act(|r| {
                 let announcement = AddressAnnouncement {
@@ -208,12 +230,11 @@ impl Node {
                 .iter()
                 .filter_map(|a| r.device_log(a))
                 .find_map(|l| l.state().devices.get(device).cloned())?;
-            let addresses: Vec<std::net::SocketAddr> = r
-                .announcements()
-                .find(|(a, _)| a.device == *device)
-                .map(|(a, _)| a.addresses.clone())
-                .unwrap_or_default();
-            endpoint_addr(&record.record.transport, &addresses).ok()
+            let transport = &record.record.transport;
+            match r.announcements().find(|(a, _)| a.device == *device) {
+                Some((a, _)) => announced_addr(transport, a).ok(),
+                None => endpoint_addr(transport, &[]).ok(),
+            }
         })
         .await
     }
@@ -361,13 +382,27 @@ impl Node {
 /// time is what my other devices show as "last seen").
 const ANNOUNCE_EVERY: Duration = Duration::from_secs(24 * 3600);
 
-/// Announces this device again every [`ANNOUNCE_EVERY`] while online.
+/// Announces this device again whenever its endpoint's address changes (a
+/// home relay chosen once connected, a new network) and every
+/// [`ANNOUNCE_EVERY`] while online.
 async fn announcer(weak: std::sync::Weak<Inner>) {
+    use kith_net::iroh::Watcher;
+    let Some(inner) = weak.upgrade() else { return };
+    let mut addr = inner.sync.endpoint().watch_addr();
+    drop(inner);
     loop {
-        tokio::time::sleep(ANNOUNCE_EVERY).await;
+        let changed = tokio::time::timeout(ANNOUNCE_EVERY, addr.updated()).await;
+        if matches!(changed, Ok(Err(_))) {
+            return; // The endpoint is gone.
+        }
+        // Changes come in bursts (relay, then addresses): one announcement.
+        tokio::time::sleep(SETTLE).await;
         let Some(inner) = weak.upgrade() else { return };
         if let Err(e) = (Node { inner }).announce().await {
             tracing::warn!("announcing this device again failed: {e}");
         }
     }
 }
+
+/// How long an address change may keep changing before it is announced.
+const SETTLE: Duration = Duration::from_millis(300);

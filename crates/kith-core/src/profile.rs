@@ -201,6 +201,12 @@ impl Node {
     /// This device and account.
     pub async fn identity(&self) -> Identity {
         let addresses = self.addresses().await;
+        let relay = self.own_announcement().await.and_then(|signed| {
+            signed
+                .peek(kith_wire::limits::MAX_ENTRY_BYTES)
+                .ok()
+                .and_then(|a: AddressAnnouncement| a.relay)
+        });
         self.with(|r| {
             let account = r.account_id();
             let name = r
@@ -212,6 +218,7 @@ impl Node {
                 device_id: r.device_id().to_hex(),
                 name,
                 addresses: addresses.iter().map(ToString::to_string).collect(),
+                relay,
             }
         })
         .await

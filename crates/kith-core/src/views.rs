@@ -17,6 +17,9 @@ pub struct Identity {
     pub name: String,
     /// Where this device listens (empty when offline and unknown).
     pub addresses: Vec<String>,
+    /// The relay this device last announced as its way in (its home relay,
+    /// once connected to one), if any.
+    pub relay: Option<String>,
 }
 
 /// A contact.

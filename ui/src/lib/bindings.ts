@@ -8,11 +8,11 @@ export const commands = {
 	/**  Whether a profile exists, and who it is. */
 	status: () => typedError<Status_Serialize, CoreError>(__TAURI_INVOKE("status")),
 	/**  Creates a new account on this device. */
-	createAccount: (name: string, deviceName: string) => typedError<Identity, CoreError>(__TAURI_INVOKE("create_account", { name, deviceName })),
+	createAccount: (name: string, deviceName: string) => typedError<Identity_Serialize, CoreError>(__TAURI_INVOKE("create_account", { name, deviceName })),
 	/**  Links this new device to an existing account (shows a link, waits). */
-	linkRequest: (deviceName: string) => typedError<Identity, CoreError>(__TAURI_INVOKE("link_request", { deviceName })),
+	linkRequest: (deviceName: string) => typedError<Identity_Serialize, CoreError>(__TAURI_INVOKE("link_request", { deviceName })),
 	/**  This device and account. */
-	identity: () => typedError<Identity, CoreError>(__TAURI_INVOKE("identity")),
+	identity: () => typedError<Identity_Serialize, CoreError>(__TAURI_INVOKE("identity")),
 	/**  A fresh `kith:` invite. */
 	invite: () => typedError<string, CoreError>(__TAURI_INVOKE("invite")),
 	/**  The QR code of a link, as an SVG document. */
@@ -81,7 +81,7 @@ export const commands = {
 	/**  Saves network settings; the node restarts with them. */
 	setNetworkSettings: (settings: NetworkSettings) => typedError<NetworkSettings, CoreError>(__TAURI_INVOKE("set_network_settings", { settings })),
 	/**  Unlocks the passphrase-protected profile. */
-	unlock: (passphrase: string) => typedError<Identity, CoreError>(__TAURI_INVOKE("unlock", { passphrase })),
+	unlock: (passphrase: string) => typedError<Identity_Serialize, CoreError>(__TAURI_INVOKE("unlock", { passphrase })),
 	/**  Locks the app now (only with a passphrase set). */
 	lock: () => typedError<null, CoreError>(__TAURI_INVOKE("lock")),
 	/**  Sets, changes or removes (`next` = null) the app-lock passphrase. */
@@ -275,7 +275,10 @@ export type DeviceView_Serialize = {
 };
 
 /**  This device and its account. */
-export type Identity = {
+export type Identity = Identity_Serialize | Identity_Deserialize;
+
+/**  This device and its account. */
+export type Identity_Deserialize = {
 	/**  The account. */
 	account_id: string,
 	/**  This device. */
@@ -284,6 +287,28 @@ export type Identity = {
 	name: string,
 	/**  Where this device listens (empty when offline and unknown). */
 	addresses: string[],
+	/**
+	 *  The relay this device last announced as its way in (its home relay,
+	 *  once connected to one), if any.
+	 */
+	relay?: string | null,
+};
+
+/**  This device and its account. */
+export type Identity_Serialize = {
+	/**  The account. */
+	account_id: string,
+	/**  This device. */
+	device_id: string,
+	/**  The account's display name. */
+	name: string,
+	/**  Where this device listens (empty when offline and unknown). */
+	addresses: string[],
+	/**
+	 *  The relay this device last announced as its way in (its home relay,
+	 *  once connected to one), if any.
+	 */
+	relay: string | null,
 };
 
 /**  Something the node reports (new message, delivery, trust, devices). */
@@ -552,7 +577,7 @@ export type Status_Deserialize = {
 	/**  The profile's key is wrapped by a passphrase (the app lock is on). */
 	app_lock: boolean,
 	/**  This device and account, once open. */
-	identity?: Identity | null,
+	identity?: Identity_Deserialize | null,
 	/**  The profile folder. */
 	data_dir: string,
 	/**
@@ -574,7 +599,7 @@ export type Status_Serialize = {
 	/**  The profile's key is wrapped by a passphrase (the app lock is on). */
 	app_lock: boolean,
 	/**  This device and account, once open. */
-	identity: Identity | null,
+	identity: Identity_Serialize | null,
 	/**  The profile folder. */
 	data_dir: string,
 	/**
