@@ -27,7 +27,7 @@ struct Device {
     /// Run the daemon in this network namespace, listening on this address.
     netns: Option<(String, String)>,
     /// The daemon's network switches (default `--local`).
-    net: Vec<&'static str>,
+    net: Vec<String>,
 }
 
 impl Drop for Device {
@@ -39,11 +39,21 @@ impl Drop for Device {
     }
 }
 
+/// Network switches as arguments.
+fn flags(switches: &[&str]) -> Vec<String> {
+    switches.iter().map(ToString::to_string).collect()
+}
+
 fn base(dir: &Path, port: u16) -> Command {
+    base_with(dir, port, &flags(&["--local"]))
+}
+
+/// A `kith` command on `dir`, listening on loopback `port`, with `net`.
+fn base_with(dir: &Path, port: u16, net: &[String]) -> Command {
     let mut command = Command::new(KITH);
     command
         .arg("--json")
-        .arg("--local")
+        .args(net)
         .arg("--listen")
         .arg(format!("127.0.0.1:{port}"))
         .arg("--data-dir")
@@ -60,7 +70,7 @@ impl Device {
             port,
             daemon: None,
             netns: None,
-            net: vec!["--local"],
+            net: flags(&["--local"]),
         }
     }
 
@@ -103,7 +113,7 @@ impl Device {
     fn start(&mut self) {
         assert!(self.daemon.is_none());
         let mut command = match &self.netns {
-            None => base(&self.dir, self.port),
+            None => base_with(&self.dir, self.port, &self.net),
             Some((ns, ip)) => {
                 let mut c = Command::new("ip");
                 c.args(["netns", "exec", ns, KITH, "--json"])
@@ -474,7 +484,7 @@ fn bad_input_gets_clear_errors_and_loses_nothing() {
         port: 47152,
         daemon: None,
         netns: None,
-        net: vec!["--local"],
+        net: flags(&["--local"]),
     };
     assert_eq!(second.fails(&["daemon"]), "daemon_running");
     // The control socket is the owner's only.

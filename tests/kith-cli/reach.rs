@@ -160,7 +160,7 @@ fn on_a_lan_without_internet_devices_find_each_other_by_mdns() {
     a1.stop();
     b1.stop();
     // With mDNS (and still no relay, no DHT): found by id, synced.
-    let lan = vec!["--no-relay", "--no-dht", "--no-portmapper"];
+    let lan = crate::flags(&["--no-relay", "--no-dht", "--no-portmapper"]);
     a1.net = lan.clone();
     b1.net = lan;
     a1.start();
@@ -316,13 +316,13 @@ fn without_a_direct_path_devices_talk_through_their_own_relay_and_back() {
     let root = tempfile::tempdir().unwrap();
     let mut a1 = Device::new(root.path(), "a1", 7301);
     let mut b1 = Device::new(root.path(), "b1", 7302);
-    let relay = vec![
+    let relay = crate::flags(&[
         "--no-mdns",
         "--no-dht",
         "--no-portmapper",
         "--relay",
         "http://10.77.1.254:3340",
-    ];
+    ]);
     a1.net = relay.clone();
     b1.net = relay;
     a1.netns = Some((net.names[0].clone(), "10.77.1.1".into()));
@@ -369,4 +369,87 @@ fn without_a_direct_path_devices_talk_through_their_own_relay_and_back() {
     );
     a1.stop();
     b1.stop();
+}
+
+/// A private mainline DHT of a few nodes on loopback (its own runtime, so
+/// it runs while the test drives the devices); its bootstrap addresses.
+fn local_dht() -> (tokio::runtime::Runtime, n0_mainline::Testnet) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let testnet = runtime
+        .block_on(async {
+            tokio::time::timeout(
+                std::time::Duration::from_secs(30),
+                n0_mainline::Testnet::new(5),
+            )
+            .await
+        })
+        .expect("the local DHT did not bootstrap in 30 s")
+        .unwrap();
+    (runtime, testnet)
+}
+
+/// Two devices that both moved to new addresses while apart (ports on
+/// loopback; no mDNS, no relay) find each other again through a local
+/// mainline DHT alone, and do not without it.
+#[test]
+fn devices_that_moved_are_found_through_a_local_dht() {
+    let (_runtime, dht) = local_dht();
+    let root = tempfile::tempdir().unwrap();
+    let mut a1 = Device::new(root.path(), "a1", 47401);
+    let mut b1 = Device::new(root.path(), "b1", 47402);
+    let (alice, bob) = meet(&mut a1, &mut b1);
+    a1.run(&["send", &bob, "before the move"]);
+    b1.wait_texts(&alice, &["before the move"]);
+    a1.stop();
+    b1.stop();
+    a1.port = 47411;
+    b1.port = 47412;
+    // Without the DHT: each knows only the other's old address.
+    a1.start();
+    b1.start();
+    a1.run(&["send", &bob, "after the move"]);
+    std::thread::sleep(std::time::Duration::from_secs(4));
+    assert_eq!(
+        b1.texts(&alice),
+        ["before the move"],
+        "found without the DHT"
+    );
+    a1.stop();
+    b1.stop();
+    // With the local DHT (and still no mDNS, no relay): found by id.
+    let mut flags = crate::flags(&["--no-relay", "--no-mdns", "--no-portmapper"]);
+    flags.extend(dht.bootstrap.iter().map(|b| format!("--dht-bootstrap={b}")));
+    a1.net = flags.clone();
+    b1.net = flags;
+    a1.start();
+    b1.start();
+    crate::wait_for(
+        std::time::Duration::from_secs(60),
+        "Bob to find Alice through the DHT",
+        || b1.texts(&alice) == ["before the move", "after the move"],
+    );
+    a1.stop();
+    b1.stop();
+}
+
+#[test]
+fn a_dht_bootstrap_that_is_not_host_port_is_refused_with_its_reason() {
+    for bad in ["nope", "host:", ":7000", "host:0", "host:99999"] {
+        let output = std::process::Command::new(crate::KITH)
+            .args(["--dht-bootstrap", bad, "version"])
+            .output()
+            .unwrap();
+        assert!(!output.status.success(), "{bad} accepted");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains("is not HOST:PORT"), "{bad}: {stderr}");
+    }
+    let output = std::process::Command::new(crate::KITH)
+        .args(["--dht-bootstrap", "dht.example.org:6881", "version"])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
 }

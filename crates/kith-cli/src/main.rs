@@ -77,12 +77,26 @@ struct NetFlags {
     /// No address publishing or lookup on the mainline DHT.
     #[arg(long, global = true)]
     no_dht: bool,
+    /// A private mainline DHT through this bootstrap node (HOST:PORT;
+    /// repeatable) instead of the public DHT.
+    #[arg(long, global = true, value_name = "HOST:PORT", value_parser = host_port)]
+    dht_bootstrap: Vec<String>,
     /// No port mapping on the router (UPnP, PCP, NAT-PMP).
     #[arg(long, global = true)]
     no_portmapper: bool,
     /// Loopback/LAN only: --no-relay --no-mdns --no-dht --no-portmapper.
     #[arg(long, global = true)]
     local: bool,
+}
+
+/// A `HOST:PORT` (a name or an address, and a port).
+fn host_port(value: &str) -> Result<String, String> {
+    match value.rsplit_once(':') {
+        Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p != 0) => {
+            Ok(value.to_owned())
+        }
+        _ => Err(format!("{value:?} is not HOST:PORT")),
+    }
 }
 
 impl NetFlags {
@@ -99,6 +113,7 @@ impl NetFlags {
             },
             mdns: !(local || self.no_mdns),
             dht: !(local || self.no_dht),
+            dht_bootstrap: self.dht_bootstrap.clone(),
             portmapper: !(local || self.no_portmapper),
         }
     }

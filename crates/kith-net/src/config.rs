@@ -34,6 +34,9 @@ pub struct NetConfig {
     pub mdns: bool,
     /// Publish and resolve addresses on the mainline DHT.
     pub dht: bool,
+    /// The DHT's bootstrap nodes (`host:port`): a private DHT instead of
+    /// the public one; empty: the public mainline DHT's own.
+    pub dht_bootstrap: Vec<String>,
     /// Ask the router for a port mapping (UPnP, PCP, NAT-PMP).
     pub portmapper: bool,
 }
@@ -46,6 +49,7 @@ impl Default for NetConfig {
             relays: Relays::Default,
             mdns: true,
             dht: true,
+            dht_bootstrap: Vec::new(),
             portmapper: true,
         }
     }
@@ -59,6 +63,7 @@ impl NetConfig {
             relays: Relays::Disabled,
             mdns: false,
             dht: false,
+            dht_bootstrap: Vec::new(),
             portmapper: false,
         }
     }
@@ -117,8 +122,13 @@ pub async fn bind_with(
     }
     if config.dht {
         // Direct addresses too, so devices without a relay can be found.
-        builder = builder
-            .address_lookup(DhtAddressLookup::builder().addr_filter(AddrFilter::unfiltered()));
+        let mut lookup = DhtAddressLookup::builder().addr_filter(AddrFilter::unfiltered());
+        if !config.dht_bootstrap.is_empty() {
+            let mut dht = n0_mainline::DhtBuilder::default();
+            dht.bootstrap(&config.dht_bootstrap);
+            lookup = lookup.dht_builder(dht);
+        }
+        builder = builder.address_lookup(lookup);
     }
     builder
         .bind()
