@@ -5,7 +5,9 @@
 //! ([`NotificationOpened`]). On Android and iOS the notification plugin
 //! shows them (a tap brings the app forward; opening the conversation from
 //! it is not done yet). A conversation has one notification at a time: the
-//! next message replaces it (where the desktop supports it).
+//! next message replaces it where the desktop has notification ids (XDG);
+//! on Windows and macOS a later one shows too, but only the first opens
+//! the conversation until it is gone (untested there).
 
 use serde::{Deserialize, Serialize};
 
