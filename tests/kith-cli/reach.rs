@@ -439,7 +439,7 @@ fn devices_that_moved_are_found_through_a_local_dht() {
 #[test]
 fn a_dht_bootstrap_that_is_not_host_port_is_refused_with_its_reason() {
     for bad in ["nope", "host:", ":7000", "host:0", "host:99999"] {
-        let output = std::process::Command::new(crate::KITH)
+        let output = Command::new(crate::KITH)
             .args(["--dht-bootstrap", bad, "version"])
             .output()
             .unwrap();
@@ -447,7 +447,7 @@ fn a_dht_bootstrap_that_is_not_host_port_is_refused_with_its_reason() {
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(stderr.contains("is not HOST:PORT"), "{bad}: {stderr}");
     }
-    let output = std::process::Command::new(crate::KITH)
+    let output = Command::new(crate::KITH)
         .args(["--dht-bootstrap", "dht.example.org:6881", "version"])
         .output()
         .unwrap();
