@@ -653,8 +653,12 @@ fn a_thief_back_dating_a_revocation_cannot_split_the_account() {
 }
 
 /// Two network namespaces joined by a veth pair, removed on drop.
+/// Two network namespaces on one virtual LAN: each with a veth link to a
+/// bridge in a third ("switch") namespace, 10.77.0.1 and 10.77.0.2, and no
+/// route out.
 struct Netns {
     names: [String; 2],
+    switch: String,
 }
 
 impl Netns {
@@ -669,23 +673,41 @@ impl Netns {
     fn create() -> Option<Self> {
         let id = std::process::id();
         let names = [format!("kith-a-{id}"), format!("kith-b-{id}")];
-        let (a, b) = (names[0].as_str(), names[1].as_str());
-        let (va, vb) = (
-            format!("kva{}", id % 100_000),
-            format!("kvb{}", id % 100_000),
+        let switch = format!("kith-s-{id}");
+        let netns = Self { names, switch };
+        let (a, b, s) = (
+            netns.names[0].as_str(),
+            netns.names[1].as_str(),
+            netns.switch.as_str(),
         );
-        let ok = Self::ip(&["netns", "add", a])
-            && Self::ip(&["netns", "add", b])
-            && Self::ip(&["link", "add", &va, "type", "veth", "peer", "name", &vb])
-            && Self::ip(&["link", "set", &va, "netns", a])
-            && Self::ip(&["link", "set", &vb, "netns", b])
-            && Self::ip(&["-n", a, "addr", "add", "10.77.0.1/24", "dev", &va])
-            && Self::ip(&["-n", b, "addr", "add", "10.77.0.2/24", "dev", &vb])
-            && Self::ip(&["-n", a, "link", "set", &va, "up"])
-            && Self::ip(&["-n", b, "link", "set", &vb, "up"])
-            && Self::ip(&["-n", a, "link", "set", "lo", "up"])
-            && Self::ip(&["-n", b, "link", "set", "lo", "up"]);
-        let netns = Self { names };
+        let n = id % 100_000;
+        let (va, vb, sa, sb, br) = (
+            format!("kva{n}"),
+            format!("kvb{n}"),
+            format!("ksa{n}"),
+            format!("ksb{n}"),
+            format!("kbr{n}"),
+        );
+        let ip = Self::ip;
+        let ok = [a, b, s].iter().all(|n| ip(&["netns", "add", n]))
+            && ip(&["-n", s, "link", "add", &br, "type", "bridge"])
+            && ip(&["link", "add", &va, "type", "veth", "peer", "name", &sa])
+            && ip(&["link", "add", &vb, "type", "veth", "peer", "name", &sb])
+            && ip(&["link", "set", &va, "netns", a])
+            && ip(&["link", "set", &vb, "netns", b])
+            && ip(&["link", "set", &sa, "netns", s])
+            && ip(&["link", "set", &sb, "netns", s])
+            && ip(&["-n", s, "link", "set", &sa, "master", &br])
+            && ip(&["-n", s, "link", "set", &sb, "master", &br])
+            && [&sa, &sb, &br]
+                .iter()
+                .all(|d| ip(&["-n", s, "link", "set", d, "up"]))
+            && ip(&["-n", a, "addr", "add", "10.77.0.1/24", "dev", &va])
+            && ip(&["-n", b, "addr", "add", "10.77.0.2/24", "dev", &vb])
+            && ip(&["-n", a, "link", "set", &va, "up"])
+            && ip(&["-n", b, "link", "set", &vb, "up"])
+            && ip(&["-n", a, "link", "set", "lo", "up"])
+            && ip(&["-n", b, "link", "set", "lo", "up"]);
         ok.then_some(netns)
     }
 
@@ -705,7 +727,7 @@ impl Netns {
 
 impl Drop for Netns {
     fn drop(&mut self) {
-        for name in &self.names {
+        for name in self.names.iter().chain([&self.switch]) {
             Self::ip(&["netns", "del", name]);
         }
     }

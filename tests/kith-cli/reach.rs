@@ -136,7 +136,7 @@ fn readdress(netns: &crate::Netns, i: usize, old: &str, new: &str) {
 }
 
 /// Needs root (`ip netns`): `./kith.sh test` runs it when namespaces work.
-/// Two devices on a LAN with no way out (two namespaces, one link), mDNS
+/// Two devices on a LAN with no way out (two namespaces on a bridge), mDNS
 /// on, relays and the DHT off. They meet, then both move to addresses the
 /// other never heard of while apart: without mDNS they stay apart; with it
 /// they find each other by id and sync.
