@@ -6,7 +6,6 @@ use std::time::{Duration, Instant};
 
 use kith_net::iroh::EndpointAddr;
 use kith_net::iroh::EndpointId;
-use kith_net::iroh::RelayUrl;
 use kith_net::iroh::address_lookup::MemoryLookup;
 use kith_net::iroh::protocol::Router;
 use kith_net::{LINK_ALPN, LinkProtocol, SYNC_ALPN, SyncProtocol};
@@ -40,16 +39,8 @@ pub(crate) fn announced_addr(
     announcement: &AddressAnnouncement,
 ) -> Result<EndpointAddr> {
     let addr = endpoint_addr(transport, &announcement.addresses)?;
-    Ok(
-        match announcement
-            .relay
-            .as_deref()
-            .and_then(|r| r.parse::<RelayUrl>().ok())
-        {
-            Some(relay) => addr.with_relay_url(relay),
-            None => addr,
-        },
-    )
+    let relay = announcement.relay.as_deref().and_then(|r| r.parse().ok());
+    Ok(relay.into_iter().fold(addr, EndpointAddr::with_relay_url))
 }
 
 pub(crate) fn feed(lookup: &MemoryLookup, announcement: &AddressAnnouncement) {

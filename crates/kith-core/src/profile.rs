@@ -201,21 +201,21 @@ impl Node {
     /// This device and account.
     pub async fn identity(&self) -> Identity {
         let addresses = self.addresses().await;
-        let relay = self.own_announcement().await.and_then(|signed| {
-            signed
-                .peek(kith_wire::limits::MAX_ENTRY_BYTES)
-                .ok()
-                .and_then(|a: AddressAnnouncement| a.relay)
-        });
         self.with(|r| {
             let account = r.account_id();
+            let me = r.device_id();
+            // The directory holds this device's announcement decoded.
+            let relay = r
+                .announcements()
+                .find(|(a, _)| a.device == me)
+                .and_then(|(a, _)| a.relay.clone());
             let name = r
                 .device_log(&account)
                 .and_then(|l| l.state().name.clone())
                 .unwrap_or_default();
             Identity {
                 account_id: account.to_hex(),
-                device_id: r.device_id().to_hex(),
+                device_id: me.to_hex(),
                 name,
                 addresses: addresses.iter().map(ToString::to_string).collect(),
                 relay,
