@@ -20,6 +20,7 @@
 pub mod device_log;
 mod error;
 pub mod keys;
+mod strong_remove;
 
 pub use device_log::{Compromise, DeviceLog, DeviceState, DeviceStatus, LogState};
 pub use error::{IdentityError, Result};

@@ -7,10 +7,59 @@ use kith_wire::{
     DeviceId, DeviceLogEntry, DeviceOp, DeviceRecord, EntryHash, RevokeReason, SignedPrekey,
 };
 
-use super::bitset::BitSet;
 use super::incremental::Incremental;
-use super::retention::{Fate, Retention};
 use super::{Compromise, DeviceLog, DeviceState, DeviceStatus, LogState};
+use crate::strong_remove::{BitSet, Graph, Work, retain};
+
+/// The device log as strong remove reads it: devices write, add and
+/// revoke devices.
+impl Graph for DeviceLog {
+    type Who = DeviceId;
+
+    fn author(&self, i: usize) -> Option<DeviceId> {
+        self.nodes.get(i).map(|n| n.entry.author)
+    }
+
+    fn is_genesis(&self, i: usize) -> bool {
+        self.nodes
+            .get(i)
+            .is_some_and(|n| matches!(n.entry.op, DeviceOp::Genesis { .. }))
+    }
+
+    fn removes(&self, i: usize) -> impl Iterator<Item = DeviceId> + '_ {
+        self.nodes
+            .get(i)
+            .and_then(|n| match n.entry.op {
+                DeviceOp::RevokeDevice { device, .. } => Some(device),
+                _ => None,
+            })
+            .into_iter()
+    }
+
+    fn introduces(&self, i: usize) -> impl Iterator<Item = DeviceId> + '_ {
+        self.nodes
+            .get(i)
+            .and_then(|n| match &n.entry.op {
+                DeviceOp::Genesis { device, .. } | DeviceOp::AddDevice { device, .. } => {
+                    Some(device.device)
+                }
+                _ => None,
+            })
+            .into_iter()
+    }
+
+    fn in_past(&self, of: usize, i: usize) -> bool {
+        self.nodes.get(of).is_some_and(|n| n.ancestors.contains(i))
+    }
+
+    fn chained(&self, who: &DeviceId) -> bool {
+        !self.equivocators.contains(who)
+    }
+
+    fn work(&self) -> &Work {
+        &self.work
+    }
+}
 
 impl DeviceLog {
     /// The canonical order of `members`: by depth, then hash. Every device
@@ -53,55 +102,12 @@ impl DeviceLog {
         view
     }
 
-    /// Which of `order`'s entries strong remove keeps. An entry counts only
-    /// if its author was active as the author saw the log, a kept entry in
-    /// its causal past introduced its author, and no kept revocation of its
-    /// author has it outside its causal past. A dropped entry has no effect
-    /// at all: a dropped revocation revokes nothing, a dropped add adds
-    /// nothing. Decided on the set alone, so every delivery order agrees:
-    ///
-    /// 1. What follows from what is decided is decided, until nothing more
-    ///    does.
-    /// 2. Two revocations left open that revoke each other's authors (each
-    ///    outside the other's causal past), both by devices whose
-    ///    introduction is kept, are both kept: both devices go
-    ///    (`docs/identity.md`, "mutual revocation").
-    /// 3. Otherwise a revocation left open by a device whose introduction
-    ///    is kept, that only revocations by devices whose own introduction
-    ///    is still open could drop, is kept: a device added concurrently
-    ///    with its adder's revocation cannot save its adder.
-    /// 4. Otherwise whatever is still open is dropped.
-    ///
-    /// Returned with whether step 1 alone decided every
-    /// entry (no contest had to be resolved): then an entry that follows
-    /// the whole set can be applied on its own (see `incremental.rs`).
-    ///
-    /// Step 1 runs as a work list: each entry keeps counts of its open
-    /// strikers and open introductions, and a decided entry updates only the
-    /// entries it strikes or introduces. The work is the number of
-    /// (revocation, entry of its target) and (add, entry of its device)
-    /// pairs, not the square of the log.
+    /// Which of `order`'s entries strong remove keeps (the rules are
+    /// [`retain`]'s, shared with group membership), with whether no
+    /// contest had to be resolved: then an entry that follows the whole
+    /// set can be applied on its own (see `incremental.rs`).
     pub(super) fn retention(&self, order: &[usize]) -> (BitSet, bool) {
-        let mut r = Retention::new(self, order);
-        let mut pure = true;
-        loop {
-            r.propagate();
-            let decided = r.resolve(order);
-            if decided.is_empty() {
-                break;
-            }
-            pure = false;
-            for (i, next) in decided {
-                r.set(i, next);
-            }
-        }
-        let mut kept = BitSet::default();
-        for &i in order {
-            if r.fate(i) == Fate::In {
-                kept.insert(i);
-            }
-        }
-        (kept, pure)
+        retain(self, order)
     }
 
     /// Recomputes the cached state from all entries.

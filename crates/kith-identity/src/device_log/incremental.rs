@@ -20,8 +20,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use kith_wire::{DeviceId, DeviceLogEntry, DeviceOp, EntryHash, RevokeReason};
 
-use super::bitset::BitSet;
 use super::{Compromise, DeviceLog, DeviceState, DeviceStatus, LogState};
+use crate::strong_remove::BitSet;
 
 /// What the incremental steps need besides the state.
 #[derive(Clone, Debug, Default)]

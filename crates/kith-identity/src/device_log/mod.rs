@@ -31,19 +31,15 @@ use kith_wire::{
 use crate::error::{IdentityError, Result};
 use crate::keys::{DeviceKeys, verify_join, verify_prekey, verify_record, verify_transport_proof};
 
-mod bitset;
 mod evaluate;
 mod incremental;
 mod pending;
-mod retention;
 mod rollback;
 mod state;
-mod work;
 
-use bitset::BitSet;
+use crate::strong_remove::{BitSet, Work};
 use incremental::{Incremental, Shortcut};
 pub use state::{Compromise, DeviceState, DeviceStatus, Inserted, LogState, MergeReport};
-use work::Work;
 
 /// One stored entry.
 #[derive(Clone, Debug)]

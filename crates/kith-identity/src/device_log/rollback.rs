@@ -4,9 +4,9 @@
 
 use kith_wire::{DeviceId, EntryHash};
 
-use super::bitset::BitSet;
 use super::{Compromise, DeviceLog};
 use crate::error::{IdentityError, Result};
+use crate::strong_remove::BitSet;
 
 impl DeviceLog {
     /// Checks heads presented by `presenter` (in an invite or a sync) against

@@ -2,10 +2,10 @@
 
 /// A set of entry indices.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub(super) struct BitSet(Vec<u64>);
+pub(crate) struct BitSet(Vec<u64>);
 
 impl BitSet {
-    pub(super) fn insert(&mut self, i: usize) {
+    pub(crate) fn insert(&mut self, i: usize) {
         let word = i / 64;
         if self.0.len() <= word {
             self.0.resize(word + 1, 0);
@@ -15,11 +15,11 @@ impl BitSet {
         }
     }
 
-    pub(super) fn contains(&self, i: usize) -> bool {
+    pub(crate) fn contains(&self, i: usize) -> bool {
         self.0.get(i / 64).is_some_and(|w| w & (1 << (i % 64)) != 0)
     }
 
-    pub(super) fn union_with(&mut self, other: &BitSet) {
+    pub(crate) fn union_with(&mut self, other: &BitSet) {
         if self.0.len() < other.0.len() {
             self.0.resize(other.0.len(), 0);
         }
@@ -31,12 +31,12 @@ impl BitSet {
 
 impl BitSet {
     /// How many indices are in the set.
-    pub(super) fn count(&self) -> usize {
+    pub(crate) fn count(&self) -> usize {
         self.0.iter().map(|w| w.count_ones() as usize).sum()
     }
 
     /// How many indices are in both sets.
-    pub(super) fn count_common(&self, other: &BitSet) -> usize {
+    pub(crate) fn count_common(&self, other: &BitSet) -> usize {
         self.0
             .iter()
             .zip(&other.0)

@@ -6,15 +6,15 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Steps taken so far.
 #[derive(Debug, Default)]
-pub(super) struct Work(AtomicU64);
+pub(crate) struct Work(AtomicU64);
 
 impl Work {
-    pub(super) fn add(&self, steps: usize) {
+    pub(crate) fn add(&self, steps: usize) {
         self.0
             .fetch_add(u64::try_from(steps).unwrap_or(u64::MAX), Ordering::Relaxed);
     }
 
-    pub(super) fn get(&self) -> u64 {
+    pub(crate) fn get(&self) -> u64 {
         self.0.load(Ordering::Relaxed)
     }
 }
