@@ -3,7 +3,7 @@
 #![no_main]
 
 use kith_wire::{
-    AddressAnnouncement, DeviceLogEntry, Invite, LinkMessage, MAX_LINK_FRAME_BYTES,
+    AddressAnnouncement, DeviceLogEntry, GroupOp, Invite, LinkMessage, MAX_LINK_FRAME_BYTES,
     SignedDeviceEntry, decode, encode, limits,
 };
 use libfuzzer_sys::fuzz_target;
@@ -30,6 +30,10 @@ fuzz_target!(|bytes: &[u8]| {
     }
     if let Ok(invite) = decode::<Invite>(bytes, limits::MAX_INVITE_BYTES) {
         let _ = invite.check_limits();
+    }
+    round_trip::<GroupOp>(bytes, limits::MAX_ENTRY_BYTES);
+    if let Ok(op) = decode::<GroupOp>(bytes, limits::MAX_ENTRY_BYTES) {
+        let _ = op.check_limits();
     }
     round_trip::<AddressAnnouncement>(bytes, limits::MAX_ENTRY_BYTES);
     round_trip::<LinkMessage>(bytes, MAX_LINK_FRAME_BYTES);

@@ -10,6 +10,7 @@ mod cost;
 mod device_log;
 mod invite;
 mod lookup;
+mod membership;
 mod safety;
 mod stolen;
 mod trust;

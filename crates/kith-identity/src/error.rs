@@ -45,6 +45,9 @@ pub enum IdentityError {
     /// A parameter out of range.
     #[error("invalid parameter: {0}")]
     Parameter(&'static str),
+    /// A group membership change that is not allowed.
+    #[error("membership change refused: {0}")]
+    Membership(&'static str),
     /// A name lookup failed.
     #[error("name lookup failed: {0}")]
     Lookup(String),

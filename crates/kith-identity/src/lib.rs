@@ -20,11 +20,13 @@
 pub mod device_log;
 mod error;
 pub mod keys;
+pub mod membership;
 mod strong_remove;
 
 pub use device_log::{Compromise, DeviceLog, DeviceState, DeviceStatus, LogState};
 pub use error::{IdentityError, Result};
 pub use keys::DeviceKeys;
+pub use membership::{GroupState, Member, MemberStatus, Membership, group_id};
 pub mod safety;
 pub mod trust;
 

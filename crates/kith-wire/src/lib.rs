@@ -22,6 +22,7 @@ mod bytes;
 mod codec;
 mod device_log;
 mod directory;
+mod group;
 mod invite;
 mod log;
 mod session;
@@ -36,6 +37,7 @@ pub use directory::{
     AddressAnnouncement, Directory, LinkMessage, MAX_DIRECTORY_HEADS, MAX_DIRECTORY_LOGS,
     MAX_LINK_FRAME_BYTES, MAX_RELAY_URL_BYTES, SignedAnnouncement,
 };
+pub use group::{GroupOp, MAX_GROUP_MEMBERS, MAX_GROUP_OPS, Role};
 pub use invite::{Invite, InviteKind};
 pub use log::{
     BodyHash, BodyPlain, Content, ConversationId, ConversationKind, EntryHeader, EntryKind,

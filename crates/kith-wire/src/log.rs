@@ -24,9 +24,9 @@ pub enum ConversationKind {
     SelfLog,
     /// Two accounts.
     Direct,
-    /// A private group (planned).
+    /// A private group: members added by its admins.
     Group,
-    /// A public room (planned).
+    /// A public room: anyone with its link.
     Room,
 }
 
@@ -124,12 +124,7 @@ pub enum Content {
     },
     /// A change of members (groups and rooms; direct and self
     /// conversations have fixed members and refuse it).
-    Membership {
-        /// Accounts added.
-        added: Vec<AccountId>,
-        /// Accounts removed.
-        removed: Vec<AccountId>,
-    },
+    Membership(crate::GroupOp),
     /// A record of the self log: what all of an account's devices agree on.
     Record(SelfRecord),
     /// Delivery receipts: the author device has these entries.
