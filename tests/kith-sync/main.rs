@@ -7,6 +7,7 @@
 )]
 
 mod directory;
+mod groups;
 mod random;
 mod scenarios;
 

@@ -36,8 +36,16 @@ impl<S: Storage> Replica<S> {
                 })
             })
             .collect();
+        outputs.append(&mut self.group_outputs);
         if !new.is_empty() && from_account != self.account {
             for device in self.connected_own() {
+                outputs.extend(self.entries_frames(&device, conversation, new));
+            }
+        }
+        // In a group, any member device passes what it got on to the other
+        // members' connected devices (what they hold already stops there).
+        if !new.is_empty() {
+            for device in self.group_forward_targets(&conversation, from_account) {
                 outputs.extend(self.entries_frames(&device, conversation, new));
             }
         }
@@ -227,6 +235,7 @@ impl<S: Storage> Replica<S> {
         } else {
             self.open_body(&header, &wire, now_ms)
         };
+        self.check_group_entry(&conversation, &id, &header, &body)?;
         let content = match &body {
             Body::Plain { content, .. } => Some(content.clone()),
             _ => None,
@@ -251,6 +260,8 @@ impl<S: Storage> Replica<S> {
         if let Some(content) = content {
             self.apply_content(conversation, &content);
         }
+        let outputs = self.after_group_entry(&conversation, &id);
+        self.group_outputs.extend(outputs);
         Ok(())
     }
 
@@ -277,7 +288,30 @@ impl<S: Storage> Replica<S> {
         entries: Vec<WireEntry>,
         now_ms: u64,
     ) -> Result<Vec<Output>> {
-        self.ensure_conversation(&conversation, &peer_account)?;
+        let tentative = match self.ensure_conversation(&conversation, &peer_account) {
+            Err(SyncError::UnknownConversation) if self.offer_group(&conversation, &entries) => {
+                true
+            }
+            other => {
+                other?;
+                false
+            }
+        };
+        let outputs = self.receive_entries_of(from, peer_account, conversation, entries, now_ms);
+        if tentative {
+            self.drop_if_not_group(&conversation);
+        }
+        outputs
+    }
+
+    fn receive_entries_of(
+        &mut self,
+        from: DeviceId,
+        peer_account: AccountId,
+        conversation: ConversationId,
+        entries: Vec<WireEntry>,
+        now_ms: u64,
+    ) -> Result<Vec<Output>> {
         let waiting = |r: &Self| r.pending.get(&conversation).map_or(0, Vec::len);
         let waiting_before = waiting(self);
         let mut new = Vec::new();

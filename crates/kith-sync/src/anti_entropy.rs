@@ -81,7 +81,10 @@ impl<S: Storage> Replica<S> {
                 .fan_out
                 .as_ref()
                 .is_some_and(|f| f.envelopes.iter().any(|e| e.recipient == *to));
-            let (body, rewrapped_by) = match (&entry.body, own, has_envelope) {
+            // A group's membership changes are re-encrypted for any member
+            // device (a newcomer checks the chain of authority before it).
+            let shareable = own || entry.header.kind == kith_wire::EntryKind::Membership;
+            let (body, rewrapped_by) = match (&entry.body, shareable, has_envelope) {
                 (Body::Deleted, _, _) => (None, None),
                 (_, _, true) | (_, false, _) => (entry.fan_out.clone(), None),
                 (Body::Plain { plain, .. }, true, false) => {

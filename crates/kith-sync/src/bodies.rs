@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 
 use kith_session::{LocalDevice, RemoteDevice};
 use kith_wire::{
-    BodyPlain, Content, ConversationId, DeviceId, EntryHash, EntryHeader, Envelope, FanOut,
-    WireEntry, decode, encode, limits,
+    BodyPlain, Content, ConversationId, DeviceId, EntryHash, EntryHeader, EntryKind, Envelope,
+    FanOut, WireEntry, decode, encode, limits,
 };
 
 use crate::conversation::Body;
@@ -26,8 +26,16 @@ impl<S: Storage> Replica<S> {
             return Body::Missing;
         };
         let sender = match wire.rewrapped_by {
-            // Only this account's own devices may re-encrypt for it.
+            // Only this account's own devices may re-encrypt for it; a
+            // group's membership changes, which every member may read, any
+            // member device may (the body must still match the header its
+            // author signed).
             Some(device) if self.account_of(&device) == Some(self.account) => device,
+            Some(device)
+                if header.kind == EntryKind::Membership && self.account_of(&device).is_some() =>
+            {
+                device
+            }
             Some(_) => return Body::Missing,
             None => header.author_device,
         };
@@ -153,7 +161,8 @@ impl<S: Storage> Replica<S> {
             .as_ref()
             .is_some_and(|f| f.envelopes.iter().any(|e| e.recipient == *peer));
         let own = self.account_of(peer) == Some(self.account);
-        has_envelope || (own && matches!(entry.body, Body::Plain { .. }))
+        let shareable = own || entry.header.kind == EntryKind::Membership;
+        has_envelope || (shareable && matches!(entry.body, Body::Plain { .. }))
     }
 
     /// Sends bodies that became readable to the own devices that asked.

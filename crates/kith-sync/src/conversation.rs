@@ -8,6 +8,8 @@ use kith_wire::{
     EntryHeader, FanOut, SignedHeader, Summary,
 };
 
+use kith_identity::Membership;
+
 use crate::error::{Result, SyncError};
 
 /// What is known of an entry's body.
@@ -67,6 +69,11 @@ pub struct Conversation {
     contiguous: BTreeMap<DeviceId, u64>,
     /// Entries whose body is missing here.
     unreadable: BTreeSet<EntryHash>,
+    /// Groups and rooms: the membership their log's operations give.
+    pub(crate) membership: Option<Membership>,
+    /// Groups and rooms: per entry, the membership operations at or before
+    /// it that no other one there follows (`groups.rs`).
+    pub(crate) membership_upto: BTreeMap<EntryHash, Vec<EntryHash>>,
 }
 
 impl Conversation {
@@ -82,6 +89,9 @@ impl Conversation {
             heads: BTreeSet::new(),
             contiguous: BTreeMap::new(),
             unreadable: BTreeSet::new(),
+            membership: matches!(kind, ConversationKind::Group | ConversationKind::Room)
+                .then(|| Membership::new(id)),
+            membership_upto: BTreeMap::new(),
         }
     }
 

@@ -17,6 +17,9 @@ use crate::io::{Event, Output};
 use crate::replica::Replica;
 use crate::storage::Storage;
 
+/// Most device logs of strangers kept aside (`Replica::offered_logs`).
+const MAX_OFFERED_LOGS: usize = 1024;
+
 impl<S: Storage> Replica<S> {
     /// Accounts whose device logs are known (own and contacts).
     pub fn known_accounts(&self) -> Vec<AccountId> {
@@ -172,6 +175,21 @@ impl<S: Storage> Replica<S> {
         })
     }
 
+    /// The active devices of `account` other than this one.
+    pub(crate) fn devices_of(&self, account: &AccountId) -> Vec<RemoteDevice> {
+        let me = self.device_id();
+        self.logs
+            .get(account)
+            .map(|log| {
+                log.state()
+                    .active_devices()
+                    .filter(|d| d.record.device != me)
+                    .map(|d| RemoteDevice::from_log(*account, d))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     /// The active devices a new entry of `conversation` is encrypted to (its
     /// kind decides whose), except this one.
     pub(crate) fn recipient_devices(&self, conversation: &Conversation) -> Vec<RemoteDevice> {
@@ -191,8 +209,10 @@ impl<S: Storage> Replica<S> {
     }
 
     /// What `peer` may learn of the directory: this account's device log and
-    /// its devices' addresses; this account's own devices get everything
-    /// (contacts' logs and addresses too).
+    /// its devices' addresses, and those of the members of groups the peer
+    /// is in with this account (so members who are not each other's
+    /// contacts can check and reach each other); this account's own devices
+    /// get everything (contacts' logs and addresses too).
     pub(crate) fn directory_for(&self, peer: &DeviceId) -> Option<Directory> {
         let Some(account) = self.account_of(peer) else {
             // A device believed revoked learns this account's log (and so
@@ -206,10 +226,11 @@ impl<S: Storage> Replica<S> {
             });
         };
         let own = account == self.account;
+        let shown = |a: &AccountId| own || *a == self.account || self.co_member(a, &account);
         let logs = self
             .logs
             .iter()
-            .filter(|(a, _)| own || **a == self.account)
+            .filter(|(a, _)| shown(a))
             .map(|(_, log)| log.entries().cloned().collect())
             .take(kith_wire::MAX_DIRECTORY_LOGS)
             .collect();
@@ -217,7 +238,10 @@ impl<S: Storage> Replica<S> {
         let addresses = self
             .addresses
             .iter()
-            .filter(|(device, _)| own || own_devices.is_some_and(|l| l.state().is_active(device)))
+            .filter(|(device, _)| {
+                own || own_devices.is_some_and(|l| l.state().is_active(device))
+                    || self.account_of(device).is_some_and(|a| shown(&a))
+            })
             .map(|(_, (_, signed))| signed.clone())
             .take(limits::MAX_FANOUT_DEVICES)
             .collect();
@@ -337,6 +361,8 @@ impl<S: Storage> Replica<S> {
             }) else {
                 continue;
             };
+            let co_member =
+                !self.logs.contains_key(&account) && self.co_member_of_sender(&account, &from);
             match self.logs.get_mut(&account) {
                 Some(log) => {
                     let added = log.merge(entries).added;
@@ -344,14 +370,23 @@ impl<S: Storage> Replica<S> {
                         changed.push(account);
                     }
                 }
-                // A contact another of this account's devices knows.
-                None if new_contacts => {
+                // A contact another of this account's devices knows, or a
+                // member of a group the sender is in with this account.
+                None if new_contacts || co_member => {
                     if let Ok(log) = DeviceLog::from_entries(entries) {
                         self.logs.insert(account, log);
                         changed.push(account);
                     }
                 }
-                None => {}
+                // Perhaps a member of a group not known here yet (its log
+                // comes next): kept aside until a membership names it.
+                None => {
+                    if let Ok(log) = DeviceLog::from_entries(entries)
+                        && self.offered_logs.len() < MAX_OFFERED_LOGS
+                    {
+                        self.offered_logs.insert(account, log);
+                    }
+                }
             }
         }
         let mut outputs = Vec::new();

@@ -28,6 +28,10 @@ pub enum SyncError {
     /// The body does not match its header.
     #[error("body does not match its header")]
     BodyMismatch,
+    /// A group membership change that is not allowed, or an entry of a
+    /// group whose author was no member.
+    #[error("membership change refused: {0}")]
+    Membership(&'static str),
     /// Storage failed.
     #[error("storage: {0}")]
     Storage(String),

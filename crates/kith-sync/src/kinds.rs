@@ -57,14 +57,29 @@ impl Rules for Direct {
     }
 }
 
+/// A group: its current members (from its membership) sync it and get
+/// its entries; whose entries count is decided entry by entry against the
+/// membership the author saw (`groups.rs`), once the entry's causal past
+/// is here.
+struct Group;
+
+impl Rules for Group {
+    fn may_write(&self, _conversation: &Conversation, _account: &AccountId) -> bool {
+        true
+    }
+
+    fn receipts(&self) -> bool {
+        true
+    }
+}
+
 /// The rules of a kind.
 pub(crate) fn rules(kind: ConversationKind) -> &'static dyn Rules {
     match kind {
         ConversationKind::SelfLog => &SelfLog,
         ConversationKind::Direct => &Direct,
-        // Not built yet: until groups and rooms get rules of their own,
-        // their member list decides, as for a direct conversation.
-        ConversationKind::Group | ConversationKind::Room => &Direct,
+        // Rooms are groups until they get rules of their own.
+        ConversationKind::Group | ConversationKind::Room => &Group,
     }
 }
 

@@ -16,6 +16,7 @@ mod conversation;
 mod directory;
 mod error;
 mod frames;
+mod groups;
 pub mod ids;
 mod io;
 mod kinds;

@@ -67,6 +67,9 @@ impl<S: Storage> Replica<S> {
         let all: Vec<_> = conv
             .in_order()
             .filter(|e| e.header.kind == EntryKind::Message && e.body != Body::Deleted)
+            // A group shows what counts, and only what this device can read
+            // (messages from before it joined have no envelope for it).
+            .filter(|e| conv.membership.is_none() || (e.body != Body::Missing && conv.counts(e)))
             .collect();
         let earlier = all.len().saturating_sub(limit);
         let page = all

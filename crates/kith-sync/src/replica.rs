@@ -67,6 +67,12 @@ pub struct Replica<S> {
     pub(crate) verified_keys: BTreeMap<DeviceId, VerifyingKey>,
     /// The newest address announcement of each known device.
     pub(crate) addresses: BTreeMap<DeviceId, (AddressAnnouncement, SignedAnnouncement)>,
+    /// Device logs of accounts that are neither this account nor a
+    /// contact, offered by other accounts' devices: taken once a group's
+    /// membership names them (`groups.rs`); bounded, not stored.
+    pub(crate) offered_logs: BTreeMap<AccountId, DeviceLog>,
+    /// Outputs of group entries stored while handling the current input.
+    pub(crate) group_outputs: Vec<Output>,
 }
 
 impl<S: Storage> Replica<S> {
@@ -94,6 +100,8 @@ impl<S: Storage> Replica<S> {
             verified_keys: BTreeMap::new(),
             quarantine: BTreeMap::new(),
             addresses: BTreeMap::new(),
+            offered_logs: BTreeMap::new(),
+            group_outputs: Vec::new(),
         };
         replica.reload()?;
         Ok(replica)
@@ -153,6 +161,9 @@ impl<S: Storage> Replica<S> {
                 body,
                 fan_out: record.fan_out,
             });
+        }
+        for conv in conversations.values_mut() {
+            conv.rebuild_membership();
         }
         self.conversations = conversations;
         self.dirty_conversations.insert(self_id);

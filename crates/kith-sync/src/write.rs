@@ -2,8 +2,8 @@
 //! durably, then pushed to connected recipients.
 
 use kith_wire::{
-    BodyPlain, Content, ConversationId, DeviceId, EntryHash, EntryHeader, EntryKind, SignedHeader,
-    domain, encode, limits,
+    AccountId, BodyPlain, Content, ConversationId, DeviceId, EntryHash, EntryHeader, EntryKind,
+    SignedHeader, domain, encode, limits,
 };
 
 use crate::conversation::{Body, StoredEntry};
@@ -21,6 +21,19 @@ impl<S: Storage> Replica<S> {
         conversation: ConversationId,
         kind: EntryKind,
         content: &Content,
+        now_ms: u64,
+    ) -> Result<(EntryHash, Vec<Output>)> {
+        self.write_to(conversation, kind, content, &[], now_ms)
+    }
+
+    /// [`Replica::write`], encrypted for the active devices of `extra`
+    /// accounts too (a group member being added).
+    pub(crate) fn write_to(
+        &mut self,
+        conversation: ConversationId,
+        kind: EntryKind,
+        content: &Content,
+        extra: &[AccountId],
         now_ms: u64,
     ) -> Result<(EntryHash, Vec<Output>)> {
         let content_bytes = encode(content)?;
@@ -50,7 +63,14 @@ impl<S: Storage> Replica<S> {
             body_len: u32::try_from(plain.content.len())
                 .map_err(|_| SyncError::Limit("message too long"))?,
         };
-        let recipients = self.recipient_devices(conv);
+        let mut recipients = self.recipient_devices(conv);
+        for account in extra {
+            for device in self.devices_of(account) {
+                if !recipients.iter().any(|r| r.device == device.device) {
+                    recipients.push(device);
+                }
+            }
+        }
         let plain_bytes = encode(&plain)?;
         // Refused before any session moves: a fan-out over the limit
         // could never travel (AEAD tag and ratchet padding: 64 bytes).
@@ -62,16 +82,20 @@ impl<S: Storage> Replica<S> {
             .keys
             .sign(domain::LOG_ENTRY, &header)
             .map_err(|_| SyncError::InvalidEntry("signing failed"))?;
-        let fan_out = self.fan_out(&recipients, &plain_bytes);
         let id = entry_id(&signed)?;
+        let body = Body::Plain {
+            plain,
+            content: content.clone(),
+        };
+        // A group checks it as it would anyone's: nothing is sent that
+        // other members would refuse.
+        self.check_group_entry(&conversation, &id, &header, &body)?;
+        let fan_out = self.fan_out(&recipients, &plain_bytes);
         let stored = StoredEntry {
             id,
             signed,
             header,
-            body: Body::Plain {
-                plain,
-                content: content.clone(),
-            },
+            body,
             fan_out: Some(fan_out),
         };
         self.conversations
@@ -80,11 +104,14 @@ impl<S: Storage> Replica<S> {
             .insert(stored);
         self.dirty_entries.insert((conversation, id));
         self.apply_content(conversation, content);
+        let mut outputs = self.after_group_entry(&conversation, &id);
         // Durable before anything about it leaves this device.
         self.flush()?;
-        let mut outputs = vec![Output::Event(Event::NewEntry { conversation, id })];
+        outputs.push(Output::Event(Event::NewEntry { conversation, id }));
         let members: Vec<DeviceId> = recipients
             .iter()
+            // An added member's devices get the whole log after this.
+            .filter(|r| !extra.contains(&r.account))
             .map(|r| r.device)
             .filter(|d| self.connected.contains(d))
             .collect();

@@ -1,0 +1,260 @@
+//! Private groups through the simulator: every member device gets every
+//! message, members who are not each other's contacts sync, removed
+//! members read nothing new, late joiners read from their join on.
+
+use kith_identity::{DeviceLog, MemberStatus};
+use kith_session::Sessions;
+use kith_sync::sim::Sim;
+use kith_sync::{MemoryStorage, Replica, SyncError};
+use kith_wire::{AccountId, ConversationId, ConversationKind, GroupOp, Role};
+
+use crate::{Account, account, order, texts, world};
+
+/// Replicas where account `i` knows account `j`'s log when `knows(i, j)`.
+fn world_where(
+    accounts: Vec<Account>,
+    knows: impl Fn(usize, usize) -> bool,
+) -> (Sim, Vec<Vec<usize>>) {
+    let logs: Vec<DeviceLog> = accounts.iter().map(|a| a.log.clone()).collect();
+    let mut replicas = Vec::new();
+    let mut indices = Vec::new();
+    for (i, account) in accounts.into_iter().enumerate() {
+        let mut mine = Vec::new();
+        for keys in account.keys {
+            let mut replica = Replica::new(
+                keys,
+                account.log.clone(),
+                Sessions::new(MemoryStorage::default()),
+            )
+            .unwrap();
+            for (j, log) in logs.iter().enumerate() {
+                if i == j || knows(i, j) {
+                    replica.update_log(log.clone());
+                }
+            }
+            mine.push(replicas.len());
+            replicas.push(replica);
+        }
+        indices.push(mine);
+    }
+    (Sim::new(replicas, 11), indices)
+}
+
+fn id_of(sim: &Sim, i: usize) -> AccountId {
+    sim.devices[i].replica.account_id()
+}
+
+fn create(sim: &mut Sim, by: usize, members: &[usize]) -> ConversationId {
+    let accounts: Vec<AccountId> = members.iter().map(|&i| id_of(sim, i)).collect();
+    let now = sim.now_ms;
+    let (group, outputs) = sim.devices[by]
+        .replica
+        .create_group(ConversationKind::Group, "Climbing", &accounts, now)
+        .unwrap();
+    sim.route(by, outputs);
+    group
+}
+
+fn say(sim: &mut Sim, by: usize, group: ConversationId, text: &str) -> Result<(), SyncError> {
+    let now = sim.now_ms;
+    let (_, outputs) = sim.devices[by].replica.send_text(group, text, now)?;
+    sim.route(by, outputs);
+    Ok(())
+}
+
+fn change(sim: &mut Sim, by: usize, group: ConversationId, op: GroupOp) -> Result<(), SyncError> {
+    let now = sim.now_ms;
+    let (_, outputs) = sim.devices[by].replica.change_membership(group, op, now)?;
+    sim.route(by, outputs);
+    Ok(())
+}
+
+fn readable(sim: &Sim, i: usize, group: &ConversationId) -> Vec<String> {
+    texts(sim, i, group).into_iter().flatten().collect()
+}
+
+#[test]
+fn every_member_device_gets_every_message_in_one_order() {
+    let (mut sim, ix) = world(vec![account("a", 2), account("b", 1), account("c", 2)]);
+    let (a1, b1, c1) = (ix[0][0], ix[1][0], ix[2][0]);
+    let group = create(&mut sim, a1, &[b1, c1]);
+    sim.connect_all();
+    assert!(sim.run(20_000));
+    say(&mut sim, a1, group, "hi all").unwrap();
+    say(&mut sim, b1, group, "hi Alice").unwrap();
+    say(&mut sim, c1, group, "hello").unwrap();
+    assert!(sim.run(20_000));
+    let all: Vec<usize> = ix.iter().flatten().copied().collect();
+    let first = order(&sim, a1, &group);
+    for &i in &all {
+        let mut got = readable(&sim, i, &group);
+        got.sort();
+        assert_eq!(got, ["hello", "hi Alice", "hi all"], "device {i}");
+        assert_eq!(order(&sim, i, &group), first, "device {i}");
+        let state = sim.devices[i].replica.group_state(&group).unwrap();
+        assert_eq!(state.name, "Climbing");
+        assert_eq!(state.role_of(&id_of(&sim, a1)), Some(Role::Admin));
+        assert_eq!(state.role_of(&id_of(&sim, b1)), Some(Role::Member));
+        assert_eq!(state.active().count(), 3);
+    }
+}
+
+#[test]
+fn members_who_are_not_each_others_contacts_sync_through_the_group() {
+    // Alice knows Bob and Carol; Bob and Carol know only Alice.
+    let (mut sim, ix) = world_where(
+        vec![account("a", 1), account("b", 1), account("c", 1)],
+        |i, j| i == 0 || j == 0,
+    );
+    let (a1, b1, c1) = (ix[0][0], ix[1][0], ix[2][0]);
+    let group = create(&mut sim, a1, &[b1, c1]);
+    sim.connect(a1, b1);
+    sim.connect(a1, c1);
+    assert!(sim.run(20_000));
+    let bob = id_of(&sim, b1);
+    assert!(
+        sim.devices[c1].replica.device_log(&bob).is_some(),
+        "Carol learned Bob's log"
+    );
+    // Bob writes; Carol reads it through Alice.
+    say(&mut sim, b1, group, "from Bob").unwrap();
+    assert!(sim.run(20_000));
+    assert_eq!(readable(&sim, c1, &group), ["from Bob"]);
+    // Without Alice, Bob and Carol talk directly.
+    sim.set_online(a1, false);
+    sim.connect(b1, c1);
+    say(&mut sim, c1, group, "from Carol").unwrap();
+    assert!(sim.run(20_000));
+    assert_eq!(readable(&sim, b1, &group), ["from Bob", "from Carol"]);
+}
+
+#[test]
+fn a_message_written_while_one_member_is_offline_reaches_it_through_another() {
+    let (mut sim, ix) = world(vec![account("a", 1), account("b", 1), account("c", 1)]);
+    let (a1, b1, c1) = (ix[0][0], ix[1][0], ix[2][0]);
+    let group = create(&mut sim, a1, &[b1, c1]);
+    sim.connect_all();
+    assert!(sim.run(20_000));
+    sim.set_online(c1, false);
+    say(&mut sim, a1, group, "while you were out").unwrap();
+    assert!(sim.run(20_000));
+    sim.set_online(a1, false);
+    sim.set_online(c1, true);
+    sim.connect(b1, c1);
+    assert!(sim.run(20_000));
+    assert_eq!(readable(&sim, c1, &group), ["while you were out"]);
+}
+
+#[test]
+fn a_removed_member_reads_nothing_written_after_and_cannot_write() {
+    let (mut sim, ix) = world(vec![account("a", 1), account("b", 1), account("c", 1)]);
+    let (a1, b1, c1) = (ix[0][0], ix[1][0], ix[2][0]);
+    let group = create(&mut sim, a1, &[b1, c1]);
+    sim.connect_all();
+    assert!(sim.run(20_000));
+    say(&mut sim, a1, group, "before").unwrap();
+    assert!(sim.run(20_000));
+    let carol = id_of(&sim, c1);
+    change(&mut sim, a1, group, GroupOp::Remove { account: carol }).unwrap();
+    assert!(sim.run(20_000));
+    say(&mut sim, a1, group, "after").unwrap();
+    say(&mut sim, b1, group, "after too").unwrap();
+    assert!(sim.run(20_000));
+    assert_eq!(readable(&sim, c1, &group), ["before"]);
+    let state = sim.devices[c1].replica.group_state(&group).unwrap();
+    assert!(matches!(
+        state.members[&carol].status,
+        MemberStatus::Removed { .. }
+    ));
+    let err = say(&mut sim, c1, group, "let me back").unwrap_err();
+    assert!(matches!(err, SyncError::Membership(_)), "{err}");
+    let mut got = readable(&sim, b1, &group);
+    got.sort();
+    assert_eq!(got, ["after", "after too", "before"]);
+}
+
+#[test]
+fn what_a_member_may_not_do_is_refused_and_nothing_is_written() {
+    let (mut sim, ix) = world(vec![account("a", 1), account("b", 1), account("c", 1)]);
+    let (a1, b1, c1) = (ix[0][0], ix[1][0], ix[2][0]);
+    let group = create(&mut sim, a1, &[b1]);
+    sim.connect_all();
+    assert!(sim.run(20_000));
+    let before = order(&sim, b1, &group);
+    let add = sim.devices[b1]
+        .replica
+        .add_op(&id_of(&sim, c1), Role::Member)
+        .unwrap();
+    let err = change(&mut sim, b1, group, add).unwrap_err();
+    assert!(
+        matches!(err, SyncError::Membership(w) if w.contains("admin")),
+        "{err}"
+    );
+    let promote = GroupOp::SetRole {
+        account: id_of(&sim, b1),
+        role: Role::Admin,
+    };
+    assert!(change(&mut sim, b1, group, promote).is_err());
+    assert_eq!(order(&sim, b1, &group), before);
+    // Carol, no member, is told nothing of the group.
+    assert!(sim.run(20_000));
+    assert!(sim.devices[c1].replica.conversation(&group).is_none());
+}
+
+#[test]
+fn a_late_member_reads_from_its_join_on_and_a_leaver_reads_nothing_new() {
+    let (mut sim, ix) = world(vec![account("a", 1), account("b", 1), account("d", 1)]);
+    let (a1, b1, d1) = (ix[0][0], ix[1][0], ix[2][0]);
+    let group = create(&mut sim, a1, &[b1]);
+    sim.connect_all();
+    assert!(sim.run(20_000));
+    say(&mut sim, a1, group, "old news").unwrap();
+    assert!(sim.run(20_000));
+    let add = sim.devices[a1]
+        .replica
+        .add_op(&id_of(&sim, d1), Role::Member)
+        .unwrap();
+    change(&mut sim, a1, group, add).unwrap();
+    assert!(sim.run(20_000));
+    say(&mut sim, b1, group, "welcome Dave").unwrap();
+    assert!(sim.run(20_000));
+    assert_eq!(readable(&sim, d1, &group), ["welcome Dave"]);
+    assert_eq!(
+        sim.devices[d1]
+            .replica
+            .group_state(&group)
+            .unwrap()
+            .active()
+            .count(),
+        3
+    );
+    // Bob leaves: all of his devices are out, and read nothing new.
+    change(&mut sim, b1, group, GroupOp::Leave).unwrap();
+    assert!(sim.run(20_000));
+    say(&mut sim, d1, group, "bye Bob").unwrap();
+    assert!(sim.run(20_000));
+    assert_eq!(readable(&sim, b1, &group), ["old news", "welcome Dave"]);
+    assert_eq!(
+        readable(&sim, a1, &group),
+        ["old news", "welcome Dave", "bye Bob"]
+    );
+}
+
+#[test]
+fn the_group_survives_a_restart() {
+    let (mut sim, ix) = world(vec![account("a", 1), account("b", 1)]);
+    let (a1, b1) = (ix[0][0], ix[1][0]);
+    let group = create(&mut sim, a1, &[b1]);
+    sim.connect_all();
+    assert!(sim.run(20_000));
+    say(&mut sim, b1, group, "kept").unwrap();
+    assert!(sim.run(20_000));
+    let before = sim.devices[b1].replica.group_state(&group).unwrap().clone();
+    sim.devices[b1].replica.reload().unwrap();
+    assert_eq!(sim.devices[b1].replica.group_state(&group), Some(&before));
+    assert_eq!(
+        sim.devices[b1].replica.conversation(&group).unwrap().kind,
+        ConversationKind::Group
+    );
+    assert_eq!(readable(&sim, b1, &group), ["kept"]);
+}
