@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+mod groups;
 mod reach;
 
 const KITH: &str = env!("CARGO_BIN_EXE_kith");

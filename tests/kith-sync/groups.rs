@@ -258,3 +258,22 @@ fn the_group_survives_a_restart() {
     );
     assert_eq!(readable(&sim, b1, &group), ["kept"]);
 }
+
+#[test]
+fn members_added_while_connected_learn_each_others_devices_before_writing() {
+    let (mut sim, ix) = world_where(
+        vec![account("a", 1), account("b", 1), account("c", 1)],
+        |i, j| i == 0 || j == 0,
+    );
+    let (a1, b1, c1) = (ix[0][0], ix[1][0], ix[2][0]);
+    sim.connect(a1, b1);
+    sim.connect(a1, c1);
+    assert!(sim.run(20_000));
+    let group = create(&mut sim, a1, &[b1, c1]);
+    assert!(sim.run(20_000));
+    let carol = id_of(&sim, c1);
+    assert!(sim.devices[b1].replica.device_log(&carol).is_some());
+    say(&mut sim, b1, group, "from Bob").unwrap();
+    assert!(sim.run(20_000));
+    assert_eq!(readable(&sim, c1, &group), ["from Bob"]);
+}

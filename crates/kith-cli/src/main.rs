@@ -16,6 +16,7 @@ mod contact;
 mod control;
 mod device;
 mod docs;
+mod group;
 mod human;
 mod inbox;
 mod link;
@@ -31,6 +32,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 use contact::ContactCommand;
 use device::DeviceCommand;
+use group::GroupCommand;
 use kith_core::{CoreError, NetConfig, Node, Relays};
 use link::LinkCommand;
 use serde::{Deserialize, Serialize};
@@ -150,9 +152,13 @@ pub(crate) enum Command {
     /// This account's devices.
     #[command(subcommand)]
     Device(DeviceCommand),
-    /// Send a message to a contact (queued; delivered when possible).
+    /// Private groups.
+    #[command(subcommand)]
+    Group(GroupCommand),
+    /// Send a message to a contact or a group (queued; delivered when
+    /// possible).
     Send {
-        /// The contact (account id, a prefix of it, or its name).
+        /// The contact or group (id, a prefix of it, or its name).
         contact: String,
         /// The text.
         text: String,
@@ -187,9 +193,9 @@ pub(crate) enum Command {
         #[arg(long, default_value_t = 50)]
         limit: usize,
     },
-    /// The messages with a contact, in display order.
+    /// The messages with a contact, or of a group, in display order.
     Messages {
-        /// The contact.
+        /// The contact or group.
         contact: String,
     },
     /// Delete a message from all of my devices.
@@ -246,6 +252,7 @@ pub(crate) async fn execute(node: &Node, command: &Command) -> Result<Value, Cor
         Command::Contact(c) => contact::execute(node, c).await,
         Command::Link(LinkCommand::Accept { uri }) => link::accept(node, uri).await,
         Command::Device(d) => device::execute(node, d).await,
+        Command::Group(g) => group::execute(node, g).await,
         Command::Send {
             contact,
             text,
@@ -327,6 +334,7 @@ fn print(out: &mut impl Write, command: &Command, value: &Value) -> std::io::Res
         Command::Invite { qr } => contact::print_invite(out, qr.as_deref(), value),
         Command::Contact(c) => contact::print(out, c, value),
         Command::Device(d) => device::print(out, d, value),
+        Command::Group(g) => group::print(out, g, value),
         Command::Link(l) => link::print(out, l, value),
         Command::Send { .. } => messages::print_sent(out, value),
         Command::Conversations => inbox::print_conversations(out, value),

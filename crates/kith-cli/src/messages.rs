@@ -38,7 +38,7 @@ pub(crate) async fn delete(node: &Node, message_id: &str) -> Result<Value, CoreE
 pub(crate) fn print_sent(out: &mut impl Write, value: &Value) -> std::io::Result<()> {
     writeln!(
         out,
-        "Queued {} (delivered when a device of the contact is reachable).",
+        "Queued {} (delivered when a device of the other side is reachable).",
         short(&s(value, "message_id"))
     )
 }
@@ -64,7 +64,9 @@ pub(crate) fn print_list(out: &mut impl Write, value: &Value) -> std::io::Result
             out,
             "[{}] {}: {}  ({})",
             short(&s(&m, "message_id")),
-            short(&s(&m, "author_account")),
+            m["author_name"]
+                .as_str()
+                .map_or_else(|| short(&s(&m, "author_account")).to_owned(), str::to_owned),
             m["text"].as_str().unwrap_or("(not readable yet)"),
             delivery
         )?;

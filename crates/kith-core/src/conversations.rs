@@ -7,6 +7,7 @@ use kith_sync::Conversation;
 use kith_wire::{AccountId, Content, ConversationId, DeviceId, EntryHash};
 
 use crate::error::{CoreError, Result};
+use crate::groups::{Target, account_name};
 use crate::inbox::{shown, text_of};
 use crate::node::{Node, hex_id, now_ms};
 use crate::views::{MessagePage, MessageView, NodeEvent, QuoteView, Sent};
@@ -25,8 +26,8 @@ fn quote(conv: &Conversation, answered: &EntryHash) -> QuoteView {
 }
 
 impl Node {
-    /// Sends a text to a contact (queued; delivered when possible). Sending
-    /// to a compromised contact needs `anyway`.
+    /// Sends a text to a contact or a group (queued; delivered when
+    /// possible). Sending to a compromised contact needs `anyway`.
     pub async fn send(&self, contact: &str, text: &str, anyway: bool) -> Result<Sent> {
         self.send_reply(contact, text, None, anyway).await
     }
@@ -57,23 +58,39 @@ impl Node {
                 "the message is too long (60,000 bytes at most)",
             ));
         }
-        let account = self.resolve_contact(contact).await?;
-        let view = self.contact_view(&account).await?;
-        if view.state == "compromised" && !anyway {
-            return Err(CoreError::new(
-                "contact_compromised",
-                "this contact is marked compromised; send anyway only if you are sure",
-            ));
+        let target = self.resolve_target(contact).await?;
+        if let Target::Contact(account) = target {
+            let view = self.contact_view(&account).await?;
+            if view.state == "compromised" && !anyway {
+                return Err(CoreError::new(
+                    "contact_compromised",
+                    "this contact is marked compromised; send anyway only if you are sure",
+                ));
+            }
         }
         let text = text.to_owned();
         self.act(|r| {
-            if r.device_log(&account).is_none() {
-                return Err(CoreError::new(
-                    "not_reachable",
-                    "this contact's devices are not known yet: their device list arrives on the first connection",
-                ));
-            }
-            let conversation = r.open_direct(&account)?;
+            let conversation = match target {
+                Target::Contact(account) => {
+                    if r.device_log(&account).is_none() {
+                        return Err(CoreError::new(
+                            "not_reachable",
+                            "this contact's devices are not known yet: their device list arrives on the first connection",
+                        ));
+                    }
+                    r.open_direct(&account)?
+                }
+                Target::Group(id) => {
+                    let me = r.account_id();
+                    if r.group_state(&id).and_then(|s| s.role_of(&me)).is_none() {
+                        return Err(CoreError::new(
+                            "not_allowed",
+                            "you are no longer in this group: its history stays, read-only",
+                        ));
+                    }
+                    id
+                }
+            };
             if let Some(answered) = &reply_to
                 && r.conversation(&conversation)
                     .and_then(|c| c.get(answered))
@@ -96,7 +113,7 @@ impl Node {
         .await
     }
 
-    /// The messages with a contact in display order.
+    /// The messages with a contact, or of a group, in display order.
     pub async fn messages(&self, contact: &str) -> Result<Vec<MessageView>> {
         Ok(self.latest_messages(contact, usize::MAX).await?.messages)
     }
@@ -105,12 +122,18 @@ impl Node {
     /// many older ones there are (the app shows a page and loads more on
     /// request: a conversation may hold 100,000 messages).
     pub async fn latest_messages(&self, contact: &str, limit: usize) -> Result<MessagePage> {
-        let account = self.resolve_contact(contact).await?;
+        let target = self.resolve_target(contact).await?;
         Ok(self
             .with(|r| {
                 let me = r.account_id();
-                let Ok(conversation) = kith_sync::ids::direct_conversation(&me, &account) else {
-                    return MessagePage::default();
+                let conversation = match target {
+                    Target::Contact(account) => {
+                        match kith_sync::ids::direct_conversation(&me, &account) {
+                            Ok(id) => id,
+                            Err(_) => return MessagePage::default(),
+                        }
+                    }
+                    Target::Group(id) => id,
                 };
                 let Some(conv) = r.conversation(&conversation) else {
                     return MessagePage::default();
@@ -126,7 +149,14 @@ impl Node {
                         })
                         .unwrap_or_default()
                 };
-                let (mine, theirs) = (devices_of(&me), devices_of(&account));
+                let names = r.self_state();
+                let mine = devices_of(&me);
+                let theirs: Vec<DeviceId> = conv
+                    .members
+                    .iter()
+                    .filter(|a| **a != me)
+                    .flat_map(devices_of)
+                    .collect();
                 let (page, earlier) = r.latest_messages(&conversation, limit);
                 let ids = page.iter().map(|(id, _)| *id).collect();
                 let deliveries = r.deliveries(&conversation, &ids);
@@ -172,6 +202,7 @@ impl Node {
                             sent_at: entry.header.sent_at_ms,
                             delivery,
                             reply_to,
+                            author_name: account_name(r, &names, &entry.header.author_account),
                         })
                     })
                     .collect();

@@ -20,6 +20,9 @@ pub const CODES: &[&str] = &[
     "no_profile",
     "profile_exists",
     "unknown_contact",
+    "unknown_group",
+    "unknown_member",
+    "not_allowed",
     "ambiguous",
     "bad_uri",
     "bad_image",
@@ -98,7 +101,10 @@ impl From<kith_net::NetError> for CoreError {
 
 impl From<kith_sync::SyncError> for CoreError {
     fn from(e: kith_sync::SyncError) -> Self {
-        Self::new("internal", e.to_string())
+        match e {
+            kith_sync::SyncError::Membership(why) => Self::new("not_allowed", why),
+            e => Self::new("internal", e.to_string()),
+        }
     }
 }
 

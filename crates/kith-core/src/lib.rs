@@ -14,6 +14,7 @@ mod conversations;
 mod devices;
 mod error;
 mod events;
+mod groups;
 mod host;
 mod inbox;
 mod join;
@@ -39,8 +40,9 @@ pub use protection::{
     protection_from_env, protection_name, unlock_from_env,
 };
 pub use views::{
-    ContactView, ConversationView, DeviceView, Identity, LastMessage, MessagePage, MessageView,
-    NodeEvent, QuoteView, SearchHit, Sent, SyncReport, trust_name,
+    ContactView, ConversationView, DeviceView, GroupView, Identity, LastMessage, LeftGroup,
+    MemberView, MessagePage, MessageView, NodeEvent, QuoteView, SearchHit, Sent, SyncReport,
+    trust_name,
 };
 
 /// The QR code of a `kith:` or `kith-link:` link, as an SVG document.

@@ -239,14 +239,18 @@ impl Node {
         Ok(())
     }
 
-    /// Devices to stay connected with: my other devices and my contacts'.
+    /// Devices to stay connected with: my other devices, my contacts' and
+    /// those of the members of my groups.
     pub(crate) async fn targets(&self) -> Vec<DeviceId> {
         self.with(|r| {
             let me = r.device_id();
             let contacts = r.self_state().contacts;
+            let co_members = r.group_accounts();
             r.known_accounts()
                 .iter()
-                .filter(|a| **a == r.account_id() || contacts.contains_key(a))
+                .filter(|a| {
+                    **a == r.account_id() || contacts.contains_key(a) || co_members.contains(a)
+                })
                 .filter_map(|a| r.device_log(a))
                 .flat_map(|l| {
                     l.state()

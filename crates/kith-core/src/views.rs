@@ -90,6 +90,48 @@ pub struct MessageView {
     pub delivery: BTreeMap<String, &'static str>,
     /// The message it answers, quoted.
     pub reply_to: Option<QuoteView>,
+    /// The author's name as I know it (my name for a contact, else the
+    /// name the author's devices gave it), if any.
+    pub author_name: Option<String>,
+}
+
+/// A member of a group or room.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct MemberView {
+    /// Its account id.
+    pub account_id: String,
+    /// The name I know it by (a stranger's is the one it gave itself).
+    pub name: Option<String>,
+    /// `admin`, `moderator` or `member`.
+    pub role: &'static str,
+}
+
+/// A group or room.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct GroupView {
+    /// Its id.
+    pub group_id: String,
+    /// Its name.
+    pub name: String,
+    /// `group` or `room`.
+    pub kind: &'static str,
+    /// My role: `admin`, `moderator`, `member`, `removed` (an admin
+    /// removed me) or `left`.
+    pub role: &'static str,
+    /// Its members now.
+    pub members: Vec<MemberView>,
+}
+
+/// A group I left.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct LeftGroup {
+    /// The group.
+    pub group_id: String,
+    /// Always true.
+    pub left: bool,
 }
 
 /// A message another one answers, as the answer quotes it.

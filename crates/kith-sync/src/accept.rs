@@ -292,6 +292,24 @@ impl<S: Storage> Replica<S> {
             Err(SyncError::UnknownConversation) if self.offer_group(&conversation, &entries) => {
                 true
             }
+            Err(SyncError::UnknownConversation) => {
+                // Perhaps a group's later entries overtook its creation
+                // (frames need not arrive in order): refused, and the peer
+                // is asked, as on a reconnection, for what it shares with
+                // this device, which brings the group from its start.
+                let reason = SyncError::UnknownConversation;
+                let mut outputs = vec![
+                    Output::Send {
+                        to: from,
+                        message: SyncMessage::Refused {
+                            reason: reason.to_string(),
+                        },
+                    },
+                    Output::Event(Event::Refused { from, reason }),
+                ];
+                outputs.extend(self.hello(&from));
+                return Ok(outputs);
+            }
             other => {
                 other?;
                 false

@@ -256,6 +256,11 @@ impl<S: Storage> Replica<S> {
         Ok((id, outputs))
     }
 
+    /// Every conversation this device holds.
+    pub fn conversation_ids(&self) -> Vec<ConversationId> {
+        self.conversations.keys().copied().collect()
+    }
+
     /// The membership of a group or room.
     pub fn group_state(&self, conversation: &ConversationId) -> Option<&GroupState> {
         self.conversations
@@ -331,10 +336,15 @@ impl<S: Storage> Replica<S> {
             conv.kind = kind;
             self.dirty_conversations.insert(*conversation);
         }
-        if conv.refresh_members() {
+        let changed = conv.refresh_members();
+        let mut outputs = self.adopt_member_logs();
+        if changed {
             self.dirty_conversations.insert(*conversation);
+            // Members' devices learn the logs (and addresses) of members
+            // they may not know, before the entries that need them.
+            outputs.extend(self.publish_directory());
         }
-        self.adopt_member_logs()
+        outputs
     }
 
     /// Every account that is or was a member of a group this account is in.

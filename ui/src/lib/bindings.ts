@@ -396,6 +396,11 @@ export type MessageView_Deserialize = {
 	delivery: { [key in string]: string },
 	/**  The message it answers, quoted. */
 	reply_to?: QuoteView_Deserialize | null,
+	/**
+	 *  The author's name as I know it (my name for a contact, else the
+	 *  name the author's devices gave it), if any.
+	 */
+	author_name?: string | null,
 };
 
 /**  A message in display order. */
@@ -416,6 +421,11 @@ export type MessageView_Serialize = {
 	delivery: { [key in string]: string },
 	/**  The message it answers, quoted. */
 	reply_to: QuoteView_Serialize | null,
+	/**
+	 *  The author's name as I know it (my name for a contact, else the
+	 *  name the author's devices gave it), if any.
+	 */
+	author_name: string | null,
 };
 
 /**
