@@ -103,6 +103,18 @@ fn a_group_of_people_who_are_not_all_contacts_talks_removes_and_leaves() {
     assert_eq!(seen[0]["author_name"], "Bob");
     assert_eq!(seen[0]["author_account"], bob.as_str());
     a.wait_texts("Climbing", &["hi from Bob"]);
+    // The group is in Alice's conversation list, unread until she reads it.
+    let unread_of = |d: &Device| {
+        d.run(&["conversations"])
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["kind"] == "group")
+            .map(|c| (c["group"]["name"].clone(), c["unread"].as_u64().unwrap()))
+    };
+    assert_eq!(unread_of(&a), Some((Value::from("Climbing"), 1)));
+    a.run(&["read", "Climbing"]);
+    assert_eq!(unread_of(&a), Some((Value::from("Climbing"), 0)));
 
     // A member may not remove or promote: a JSON error, nothing changes.
     assert_eq!(

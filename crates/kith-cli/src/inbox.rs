@@ -39,6 +39,7 @@ pub(crate) async fn search(node: &Node, query: &str, limit: usize) -> Result<Val
 fn name(c: &Value) -> String {
     c["contact"]["name"]
         .as_str()
+        .or_else(|| c["group"]["name"].as_str())
         .map(str::to_owned)
         .unwrap_or_else(|| short(&s(&c["contact"], "contact_id")).to_owned())
 }

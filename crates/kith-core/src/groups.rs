@@ -20,6 +20,16 @@ pub(crate) enum Target {
     Group(ConversationId),
 }
 
+impl Target {
+    /// Its conversation.
+    pub(crate) fn conversation(self, me: &AccountId) -> Result<ConversationId> {
+        match self {
+            Self::Contact(account) => Ok(kith_sync::ids::direct_conversation(me, &account)?),
+            Self::Group(id) => Ok(id),
+        }
+    }
+}
+
 /// The name I know an account by: my name for a contact, else the name its
 /// devices gave it (unverified), else none.
 pub(crate) fn account_name(
@@ -62,7 +72,7 @@ fn my_role(state: &GroupState, me: &AccountId) -> &'static str {
 }
 
 /// A group as the CLI and the app show it.
-fn group_view(r: &Replica<Store>, id: &ConversationId) -> Option<GroupView> {
+pub(crate) fn group_view(r: &Replica<Store>, id: &ConversationId) -> Option<GroupView> {
     let conv = r.conversation(id)?;
     let state = r.group_state(id)?;
     let me = r.account_id();
@@ -87,7 +97,7 @@ fn group_view(r: &Replica<Store>, id: &ConversationId) -> Option<GroupView> {
 }
 
 /// Every group this device holds (created, with a name).
-fn group_ids(r: &Replica<Store>) -> Vec<ConversationId> {
+pub(crate) fn group_ids(r: &Replica<Store>) -> Vec<ConversationId> {
     r.conversation_ids()
         .into_iter()
         .filter(|id| r.group_state(id).is_some_and(|s| s.creator.is_some()))

@@ -8,6 +8,7 @@ use kith_wire::{AccountId, Content, ConversationId, EntryHash, EntryKind, SelfRe
 
 use crate::contacts::{ContactInfo, contact_infos_in};
 use crate::error::Result;
+use crate::groups::{group_ids, group_view};
 use crate::node::{Node, now_ms};
 use crate::views::{ConversationView, LastMessage, NodeEvent};
 
@@ -74,6 +75,7 @@ impl Node {
                             conversation_id: id.to_hex(),
                             kind: "direct",
                             contact: Some(Self::view(info)),
+                            group: None,
                             last: conv.and_then(|c| last_message(c, &me)),
                             unread: conv.map_or(0, |c| unread(c, &me, state.read_up_to.get(&id))),
                             muted: state
@@ -82,6 +84,19 @@ impl Node {
                                 .is_some_and(|v| v == "1"),
                         })
                     })
+                    .chain(group_ids(r).iter().filter_map(|id| {
+                        let conv = r.conversation(id)?;
+                        let group = group_view(r, id)?;
+                        Some(ConversationView {
+                            conversation_id: id.to_hex(),
+                            kind: group.kind,
+                            contact: None,
+                            last: last_message(conv, &me),
+                            unread: unread(conv, &me, state.read_up_to.get(id)),
+                            muted: state.settings.get(&muted_key(id)).is_some_and(|v| v == "1"),
+                            group: Some(group),
+                        })
+                    }))
                     .collect()
             })
             .await;
@@ -89,6 +104,7 @@ impl Node {
             c.contact
                 .as_ref()
                 .and_then(|c| c.name.clone())
+                .or_else(|| c.group.as_ref().map(|g| g.name.clone()))
                 .unwrap_or_default()
                 .to_lowercase()
         };
@@ -99,14 +115,15 @@ impl Node {
         list
     }
 
-    /// Marks the conversation with a contact read up to its newest message,
-    /// on all my devices (nothing is written when it already is).
+    /// Marks the conversation with a contact (or a group) read up to its
+    /// newest message, on all my devices (nothing is written when it
+    /// already is).
     pub async fn mark_read(&self, contact: &str) -> Result<()> {
-        let account = self.resolve_contact(contact).await?;
+        let target = self.resolve_target(contact).await?;
         let changed = self
             .act(|r| {
                 let me = r.account_id();
-                let id = kith_sync::ids::direct_conversation(&me, &account)?;
+                let id = target.conversation(&me)?;
                 let newest = r
                     .conversation(&id)
                     .and_then(|c| c.in_order().rev().find(|e| shown(e)).map(|e| e.id));
@@ -138,12 +155,13 @@ impl Node {
         Ok(())
     }
 
-    /// Mutes (or unmutes) the conversation with a contact on all my devices.
+    /// Mutes (or unmutes) the conversation with a contact (or a group) on
+    /// all my devices.
     pub async fn set_muted(&self, contact: &str, muted: bool) -> Result<()> {
-        let account = self.resolve_contact(contact).await?;
+        let target = self.resolve_target(contact).await?;
         let id = self
             .act(|r| {
-                let id = kith_sync::ids::direct_conversation(&r.account_id(), &account)?;
+                let id = target.conversation(&r.account_id())?;
                 let record = SelfRecord::Setting {
                     key: muted_key(&id),
                     value: if muted { "1" } else { "0" }.into(),

@@ -152,10 +152,12 @@ pub struct QuoteView {
 pub struct ConversationView {
     /// The conversation.
     pub conversation_id: String,
-    /// `direct` (groups and rooms come later).
+    /// `direct`, `group` or `room`.
     pub kind: &'static str,
     /// For a direct conversation: the contact.
     pub contact: Option<ContactView>,
+    /// For a group or room: it.
+    pub group: Option<GroupView>,
     /// The newest message, if any.
     pub last: Option<LastMessage>,
     /// Messages from others after my read marker (the same on all my

@@ -171,10 +171,12 @@ export type ConversationView = ConversationView_Serialize | ConversationView_Des
 export type ConversationView_Deserialize = {
 	/**  The conversation. */
 	conversation_id: string,
-	/**  `direct` (groups and rooms come later). */
+	/**  `direct`, `group` or `room`. */
 	kind: string,
 	/**  For a direct conversation: the contact. */
 	contact?: ContactView_Deserialize | null,
+	/**  For a group or room: it. */
+	group?: GroupView_Deserialize | null,
 	/**  The newest message, if any. */
 	last?: LastMessage_Deserialize | null,
 	/**
@@ -190,10 +192,12 @@ export type ConversationView_Deserialize = {
 export type ConversationView_Serialize = {
 	/**  The conversation. */
 	conversation_id: string,
-	/**  `direct` (groups and rooms come later). */
+	/**  `direct`, `group` or `room`. */
 	kind: string,
 	/**  For a direct conversation: the contact. */
 	contact: ContactView_Serialize | null,
+	/**  For a group or room: it. */
+	group: GroupView_Serialize | null,
 	/**  The newest message, if any. */
 	last: LastMessage_Serialize | null,
 	/**
@@ -272,6 +276,43 @@ export type DeviceView_Serialize = {
 	 *  entry says), if known.
 	 */
 	linked_at_ms: number | null,
+};
+
+/**  A group or room. */
+export type GroupView = GroupView_Serialize | GroupView_Deserialize;
+
+/**  A group or room. */
+export type GroupView_Deserialize = {
+	/**  Its id. */
+	group_id: string,
+	/**  Its name. */
+	name: string,
+	/**  `group` or `room`. */
+	kind: string,
+	/**
+	 *  My role: `admin`, `moderator`, `member`, `removed` (an admin
+	 *  removed me) or `left`.
+	 */
+	role: string,
+	/**  Its members now. */
+	members: MemberView_Deserialize[],
+};
+
+/**  A group or room. */
+export type GroupView_Serialize = {
+	/**  Its id. */
+	group_id: string,
+	/**  Its name. */
+	name: string,
+	/**  `group` or `room`. */
+	kind: string,
+	/**
+	 *  My role: `admin`, `moderator`, `member`, `removed` (an admin
+	 *  removed me) or `left`.
+	 */
+	role: string,
+	/**  Its members now. */
+	members: MemberView_Serialize[],
 };
 
 /**  This device and its account. */
@@ -354,6 +395,29 @@ export type LinkOpened = {
 export type LinkUri = {
 	/**  The link (also shown as a QR code). */
 	uri: string,
+};
+
+/**  A member of a group or room. */
+export type MemberView = MemberView_Serialize | MemberView_Deserialize;
+
+/**  A member of a group or room. */
+export type MemberView_Deserialize = {
+	/**  Its account id. */
+	account_id: string,
+	/**  The name I know it by (a stranger's is the one it gave itself). */
+	name?: string | null,
+	/**  `admin`, `moderator` or `member`. */
+	role: string,
+};
+
+/**  A member of a group or room. */
+export type MemberView_Serialize = {
+	/**  Its account id. */
+	account_id: string,
+	/**  The name I know it by (a stranger's is the one it gave itself). */
+	name: string | null,
+	/**  `admin`, `moderator` or `member`. */
+	role: string,
 };
 
 /**  The newest messages of a conversation. */
