@@ -277,3 +277,49 @@ fn members_added_while_connected_learn_each_others_devices_before_writing() {
     assert!(sim.run(20_000));
     assert_eq!(readable(&sim, c1, &group), ["from Bob"]);
 }
+
+#[test]
+fn a_revoked_device_of_a_member_reads_nothing_written_after_its_revocation() {
+    let (mut sim, ix) = world(vec![account("a", 1), account("b", 2)]);
+    let (a1, b1, b2) = (ix[0][0], ix[1][0], ix[1][1]);
+    let group = create(&mut sim, a1, &[b1]);
+    sim.connect_all();
+    assert!(sim.run(20_000));
+    say(&mut sim, a1, group, "before").unwrap();
+    assert!(sim.run(20_000));
+    assert_eq!(readable(&sim, b2, &group), ["before"]);
+    // Bob's phone (B2) is stolen: B1 revokes it; everyone learns it.
+    let b2_id = sim.devices[b2].replica.device_id();
+    crate::append_to_account(
+        &mut sim,
+        b1,
+        kith_wire::DeviceOp::RevokeDevice {
+            device: b2_id,
+            cutoff: None,
+            reason: kith_wire::RevokeReason::Lost,
+        },
+    );
+    say(&mut sim, a1, group, "after").unwrap();
+    assert!(sim.run(20_000));
+    assert_eq!(readable(&sim, b1, &group), ["before", "after"]);
+    // The thief's copy of B2's state holds no key for it: no envelope was
+    // made for B2, and nothing it is sent opens.
+    assert_eq!(readable(&sim, b2, &group), ["before"]);
+    let entry = sim.devices[a1]
+        .replica
+        .conversation(&group)
+        .unwrap()
+        .in_order()
+        .rev()
+        .find(|e| e.header.kind == kith_wire::EntryKind::Message)
+        .unwrap()
+        .clone();
+    let fan_out = entry.fan_out.unwrap();
+    assert!(fan_out.envelopes.iter().all(|e| e.recipient != b2_id));
+    assert!(
+        fan_out
+            .envelopes
+            .iter()
+            .any(|e| e.recipient == sim.devices[b1].replica.device_id())
+    );
+}

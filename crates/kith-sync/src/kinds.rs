@@ -36,14 +36,14 @@ pub(crate) trait Rules: Sync {
     }
 
     /// Whether receiving a message writes a delivery receipt.
-    fn receipts(&self) -> bool;
+    fn receipts(&self, conversation: &Conversation) -> bool;
 }
 
 /// The self log: this account's devices only; nothing to confirm.
 struct SelfLog;
 
 impl Rules for SelfLog {
-    fn receipts(&self) -> bool {
+    fn receipts(&self, _conversation: &Conversation) -> bool {
         false
     }
 }
@@ -52,7 +52,7 @@ impl Rules for SelfLog {
 struct Direct;
 
 impl Rules for Direct {
-    fn receipts(&self) -> bool {
+    fn receipts(&self, _conversation: &Conversation) -> bool {
         true
     }
 }
@@ -68,10 +68,16 @@ impl Rules for Group {
         true
     }
 
-    fn receipts(&self) -> bool {
-        true
+    /// Every member device confirms every message: O(devices²) entries,
+    /// so only in small groups.
+    fn receipts(&self, conversation: &Conversation) -> bool {
+        conversation.members.len() <= GROUP_RECEIPTS_UP_TO
     }
 }
+
+/// Groups of at most this many member accounts write per-device delivery
+/// receipts; larger ones none (their senders see "sent", not per device).
+pub const GROUP_RECEIPTS_UP_TO: usize = 16;
 
 /// The rules of a kind.
 pub(crate) fn rules(kind: ConversationKind) -> &'static dyn Rules {
@@ -101,7 +107,7 @@ impl Conversation {
 
     /// Whether receiving a message here writes a delivery receipt.
     pub(crate) fn sends_receipts(&self) -> bool {
-        rules(self.kind).receipts()
+        rules(self.kind).receipts(self)
     }
 }
 

@@ -32,6 +32,7 @@ mod write;
 pub use conversation::{Body, Conversation, StoredEntry};
 pub use error::{Result, SyncError};
 pub use io::{Event, Input, Output};
+pub use kinds::GROUP_RECEIPTS_UP_TO;
 pub use replica::Replica;
 pub use self_log::{ContactRecord, SelfState};
 pub use storage::{LogStore, MemoryStorage, Storage};
