@@ -3,8 +3,8 @@
 //! crate root.)
 
 use kith_core::{
-    ContactView, ConversationView, CoreError, DeviceView, Host, Identity, MessagePage,
-    NetworkSettings, SearchHit, Sent, Status, SyncReport,
+    ContactView, ConversationView, CoreError, DeviceView, GroupView, Host, Identity, LeftGroup,
+    MessagePage, NetworkSettings, SearchHit, Sent, Status, SyncReport,
 };
 use tauri::State;
 use tauri_specta::Event;
@@ -340,4 +340,58 @@ pub async fn validate_code(
     code: String,
 ) -> Answer<ContactView> {
     host.node().await?.validate_code(&contact, &code).await
+}
+
+/// Creates a private group with me as its admin and these contacts in it.
+#[tauri::command]
+#[specta::specta]
+pub async fn create_group(
+    host: State<'_, Host>,
+    name: String,
+    members: Vec<String>,
+) -> Answer<GroupView> {
+    host.node().await?.create_group(&name, &members).await
+}
+
+/// Every group I am or was in.
+#[tauri::command]
+#[specta::specta]
+pub async fn groups(host: State<'_, Host>) -> Answer<Vec<GroupView>> {
+    Ok(host.node().await?.groups().await)
+}
+
+/// Adds a contact to a group (admins only).
+#[tauri::command]
+#[specta::specta]
+pub async fn group_add(host: State<'_, Host>, group: String, contact: String) -> Answer<GroupView> {
+    host.node().await?.group_add(&group, &contact).await
+}
+
+/// Removes a member from a group (admins only).
+#[tauri::command]
+#[specta::specta]
+pub async fn group_remove(
+    host: State<'_, Host>,
+    group: String,
+    member: String,
+) -> Answer<GroupView> {
+    host.node().await?.group_remove(&group, &member).await
+}
+
+/// Makes a member an admin (admins only).
+#[tauri::command]
+#[specta::specta]
+pub async fn group_promote(
+    host: State<'_, Host>,
+    group: String,
+    member: String,
+) -> Answer<GroupView> {
+    host.node().await?.group_promote(&group, &member).await
+}
+
+/// Leaves a group on all of my devices.
+#[tauri::command]
+#[specta::specta]
+pub async fn group_leave(host: State<'_, Host>, group: String) -> Answer<LeftGroup> {
+    host.node().await?.group_leave(&group).await
 }

@@ -135,6 +135,12 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             app_ready,
             safety_code,
             validate_code,
+            create_group,
+            groups,
+            group_add,
+            group_remove,
+            group_promote,
+            group_leave,
         ])
         .events(collect_events![
             KithEvent,

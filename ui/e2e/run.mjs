@@ -401,6 +401,39 @@ async function main() {
   await A.waitText("//section//h2//*[@data-testid='trust-badge']", /^validated$/);
   shot(alice.display, "08b-validated-by-camera");
 
+  // A group: Bob creates one with Alice; both write, and the bubbles name
+  // their authors; the group lists its members with their roles.
+  await B.click(button("New group"));
+  await B.type("//label[contains(., 'Name')]//input", "Weekend");
+  await B.click("//label[contains(., 'Alice')]//input[@type='checkbox']");
+  await B.waitFor("//label[contains(., 'Alice')]//input[@type='checkbox']", /^true$/, 10000, async (x) =>
+    String(await B.cmd("GET", `/element/${await B.find(x)}/property/checked`)),
+  );
+  await B.execute("return new Promise((ok) => requestAnimationFrame(() => requestAnimationFrame(ok)));");
+  shot(bob.display, "08c-new-group");
+  await accessible(B, "new group");
+  await B.click(button("Create group"));
+  await B.waitText("//section//h2", /Weekend/);
+  await B.waitText("//*[@data-testid='group-members']", /2 members/);
+  await B.type("//textarea[@aria-label='Message']", "Group hello from Bob");
+  await B.click(button("Send"));
+  await B.waitText("//*[@data-testid='message'][1]", /Group hello from Bob/);
+  await A.waitText("//nav//*[@data-testid='conversation'][contains(., 'Weekend')]//*[@data-testid='unread']", /^1( unread)?$/);
+  await A.click("//nav//button[contains(., 'Weekend')]");
+  await A.waitText("//*[@data-testid='message'][1]//*[@data-testid='author']", /^Bob$/);
+  await A.type("//textarea[@aria-label='Message']", "On my way");
+  await A.click(button("Send"));
+  await B.waitText("//*[@data-testid='message'][2]//*[@data-testid='author']", /^Alice$/);
+  shot(alice.display, "08d-group-conversation");
+  await accessible(A, "group conversation");
+  await B.click(button("Group info"));
+  await B.waitText("//*[@data-testid='group-member'][contains(., 'Alice')]", /member/);
+  await B.waitText("//*[@data-testid='group-member'][contains(., 'You')]", /admin/);
+  shot(bob.display, "08e-group-info");
+  await accessible(B, "group info");
+  await A.click("//nav//button[contains(., 'Bob')]");
+  await B.click("//nav//button[contains(., 'Alice')]");
+
   // A second device for Alice (the CLI), linked from the app, then revoked.
   const linkDir = join(root, "alice-cli");
   const request = spawn(cli, ["--json", "--local", "--listen", "127.0.0.1:47309", "--data-dir", linkDir, "link", "request", "--device-name", "alice-cli", "--wait", "60"], { stdio: ["ignore", "pipe", "inherit"] });

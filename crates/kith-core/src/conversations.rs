@@ -287,10 +287,10 @@ impl Node {
 
     /// Deletes the whole conversation with a contact from all my devices.
     pub async fn delete_conversation(&self, contact: &str) -> Result<()> {
-        let account = self.resolve_contact(contact).await?;
+        let target = self.resolve_target(contact).await?;
         let conversation = self
             .act(|r| {
-                let conversation = kith_sync::ids::direct_conversation(&r.account_id(), &account)?;
+                let conversation = target.conversation(&r.account_id())?;
                 Ok((conversation, r.delete(conversation, None, now_ms())?))
             })
             .await?;

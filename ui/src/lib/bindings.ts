@@ -97,6 +97,18 @@ export const commands = {
 	safetyCode: (contact: string) => typedError<string, CoreError>(__TAURI_INVOKE("safety_code", { contact })),
 	/**  Validates a contact by the code scanned from their device. */
 	validateCode: (contact: string, code: string) => typedError<ContactView_Serialize, CoreError>(__TAURI_INVOKE("validate_code", { contact, code })),
+	/**  Creates a private group with me as its admin and these contacts in it. */
+	createGroup: (name: string, members: string[]) => typedError<GroupView_Serialize, CoreError>(__TAURI_INVOKE("create_group", { name, members })),
+	/**  Every group I am or was in. */
+	groups: () => typedError<GroupView_Serialize[], CoreError>(__TAURI_INVOKE("groups")),
+	/**  Adds a contact to a group (admins only). */
+	groupAdd: (group: string, contact: string) => typedError<GroupView_Serialize, CoreError>(__TAURI_INVOKE("group_add", { group, contact })),
+	/**  Removes a member from a group (admins only). */
+	groupRemove: (group: string, member: string) => typedError<GroupView_Serialize, CoreError>(__TAURI_INVOKE("group_remove", { group, member })),
+	/**  Makes a member an admin (admins only). */
+	groupPromote: (group: string, member: string) => typedError<GroupView_Serialize, CoreError>(__TAURI_INVOKE("group_promote", { group, member })),
+	/**  Leaves a group on all of my devices. */
+	groupLeave: (group: string) => typedError<LeftGroup, CoreError>(__TAURI_INVOKE("group_leave", { group })),
 };
 
 /** Events */
@@ -380,6 +392,14 @@ export type LastMessage_Serialize = {
 	text: string | null,
 	/**  When its author's device wrote it (Unix milliseconds). */
 	sent_at: number,
+};
+
+/**  A group I left. */
+export type LeftGroup = {
+	/**  The group. */
+	group_id: string,
+	/**  Always true. */
+	left: boolean,
 };
 
 /**
