@@ -323,3 +323,37 @@ fn a_revoked_device_of_a_member_reads_nothing_written_after_its_revocation() {
             .any(|e| e.recipient == sim.devices[b1].replica.device_id())
     );
 }
+
+#[test]
+fn what_a_member_wrote_concurrently_with_its_removal_is_shown_by_nobody() {
+    let (mut sim, ix) = world(vec![account("a", 1), account("b", 1), account("c", 1)]);
+    let (a1, b1, c1) = (ix[0][0], ix[1][0], ix[2][0]);
+    let group = create(&mut sim, a1, &[b1, c1]);
+    sim.connect_all();
+    assert!(sim.run(20_000));
+    say(&mut sim, c1, group, "seen before").unwrap();
+    assert!(sim.run(20_000));
+    // Alice removes Carol while Bob and Carol are away from her; Carol,
+    // unaware, writes, and Bob (unaware too) gets it and shows it.
+    sim.disconnect(a1, b1);
+    sim.disconnect(a1, c1);
+    let carol = id_of(&sim, c1);
+    change(&mut sim, a1, group, GroupOp::Remove { account: carol }).unwrap();
+    say(&mut sim, c1, group, "written unaware").unwrap();
+    assert!(sim.run(20_000));
+    assert_eq!(
+        readable(&sim, b1, &group),
+        ["seen before", "written unaware"]
+    );
+    // Once the removal reaches Bob, and Carol's message reaches Alice
+    // through Bob, neither shows it: it is outside the removal's past.
+    sim.disconnect(b1, c1);
+    sim.connect(a1, b1);
+    assert!(sim.run(20_000));
+    for i in [a1, b1] {
+        assert_eq!(readable(&sim, i, &group), ["seen before"], "device {i}");
+    }
+    // The entry is in both logs (the log stays whole), shown by neither.
+    let on_alice = order(&sim, a1, &group);
+    assert_eq!(order(&sim, b1, &group), on_alice);
+}
