@@ -343,6 +343,7 @@ cmd_test() {
   cargo run --release --locked -q -p kith-bench -- --quick b4
   cargo run --release --locked -q -p kith-bench -- --quick b3
   cargo run --release --locked -q -p kith-bench -- --quick b5
+  cargo run --release --locked -q -p kith-bench -- --quick b6
   # B9 with the debug app the end-to-end test built (the full run wants
   # release builds: see docs/benchmarks.md).
   cargo run --release --locked -q -p kith-bench -- --quick b9 \

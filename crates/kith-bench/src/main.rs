@@ -11,6 +11,7 @@
 
 mod app;
 mod b0;
+mod groups;
 mod measure;
 mod net;
 mod reconcile;
@@ -56,6 +57,8 @@ enum Bench {
     B3,
     /// B5 latency: messages A1 -> B1, B2 over loopback iroh, durable on both sides.
     B5,
+    /// B6 group fan-out (pairwise): one message to groups of N devices vs N raw seals.
+    B6,
     /// B9 app: first paint and memory of the app over a 100k-message profile
     /// vs an empty Tauri window (needs Xvfb and both executables built).
     B9 {
@@ -216,6 +219,39 @@ fn main() -> anyhow::Result<()> {
             println!("worst p99 / anchor p99 = {:.2} (target <= 3)", r.ratio_p99);
             let path = write_json(&cli.out, "B5", cli.quick, &r)?;
             std::fs::remove_dir_all(&base).ok();
+            println!("wrote {}", path.display());
+        }
+        Bench::B6 => {
+            let rows = groups::run(cli.quick)?;
+            println!(
+                "B6 group fan-out, pairwise (one ~90 B message; anchor = N raw XChaCha20-Poly1305 seals)"
+            );
+            println!(
+                "{:>8} {:>12} {:>13} {:>13} {:>10} {:>12} {:>10}",
+                "devices",
+                "write/anchor",
+                "write CPU ms",
+                "bytes/member",
+                "own env B",
+                "take CPU µs",
+                "take/open"
+            );
+            for r in &rows {
+                println!(
+                    "{:>8} {:>12.3} {:>13.2} {:>13} {:>10} {:>12.1} {:>10.0}",
+                    r.devices,
+                    r.write.ratio,
+                    r.write.candidate.cpu_us_per_op / 1000.0,
+                    r.bytes_per_member,
+                    r.own_envelope_bytes,
+                    r.take_cpu_us,
+                    r.take_per_open
+                );
+            }
+            println!(
+                "(write/anchor: throughput ratio; every member is sent the whole fan-out, so bytes grow with N per member)"
+            );
+            let path = write_json(&cli.out, "B6", cli.quick, &rows)?;
             println!("wrote {}", path.display());
         }
         Bench::B4 => {
