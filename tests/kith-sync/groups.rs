@@ -2,43 +2,12 @@
 //! message, members who are not each other's contacts sync, removed
 //! members read nothing new, late joiners read from their join on.
 
-use kith_identity::{DeviceLog, MemberStatus};
-use kith_session::Sessions;
+use kith_identity::MemberStatus;
+use kith_sync::SyncError;
 use kith_sync::sim::Sim;
-use kith_sync::{MemoryStorage, Replica, SyncError};
 use kith_wire::{AccountId, ConversationId, ConversationKind, GroupOp, Role};
 
-use crate::{Account, account, order, texts, world};
-
-/// Replicas where account `i` knows account `j`'s log when `knows(i, j)`.
-fn world_where(
-    accounts: Vec<Account>,
-    knows: impl Fn(usize, usize) -> bool,
-) -> (Sim, Vec<Vec<usize>>) {
-    let logs: Vec<DeviceLog> = accounts.iter().map(|a| a.log.clone()).collect();
-    let mut replicas = Vec::new();
-    let mut indices = Vec::new();
-    for (i, account) in accounts.into_iter().enumerate() {
-        let mut mine = Vec::new();
-        for keys in account.keys {
-            let mut replica = Replica::new(
-                keys,
-                account.log.clone(),
-                Sessions::new(MemoryStorage::default()),
-            )
-            .unwrap();
-            for (j, log) in logs.iter().enumerate() {
-                if i == j || knows(i, j) {
-                    replica.update_log(log.clone());
-                }
-            }
-            mine.push(replicas.len());
-            replicas.push(replica);
-        }
-        indices.push(mine);
-    }
-    (Sim::new(replicas, 11), indices)
-}
+use crate::{account, order, texts, world, world_where};
 
 fn id_of(sim: &Sim, i: usize) -> AccountId {
     sim.devices[i].replica.account_id()

@@ -52,10 +52,18 @@ pub fn link(account: &mut Account, name: &str) -> usize {
 /// Replicas for every device of every account; every account knows every
 /// other account's device log (they are contacts).
 pub fn world(accounts: Vec<Account>) -> (Sim, Vec<Vec<usize>>) {
+    world_where(accounts, |_, _| true)
+}
+
+/// Replicas where account `i` knows account `j`'s log when `knows(i, j)`.
+pub fn world_where(
+    accounts: Vec<Account>,
+    knows: impl Fn(usize, usize) -> bool,
+) -> (Sim, Vec<Vec<usize>>) {
     let logs: Vec<DeviceLog> = accounts.iter().map(|a| a.log.clone()).collect();
     let mut replicas = Vec::new();
     let mut indices = Vec::new();
-    for account in accounts {
+    for (i, account) in accounts.into_iter().enumerate() {
         let mut mine = Vec::new();
         for keys in account.keys {
             let mut replica = Replica::new(
@@ -64,8 +72,10 @@ pub fn world(accounts: Vec<Account>) -> (Sim, Vec<Vec<usize>>) {
                 Sessions::new(MemoryStorage::default()),
             )
             .unwrap();
-            for log in &logs {
-                replica.update_log(log.clone());
+            for (j, log) in logs.iter().enumerate() {
+                if i == j || knows(i, j) {
+                    replica.update_log(log.clone());
+                }
             }
             mine.push(replicas.len());
             replicas.push(replica);

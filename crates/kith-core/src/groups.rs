@@ -72,11 +72,14 @@ fn my_role(state: &GroupState, me: &AccountId) -> &'static str {
 }
 
 /// A group as the CLI and the app show it.
-pub(crate) fn group_view(r: &Replica<Store>, id: &ConversationId) -> Option<GroupView> {
+pub(crate) fn group_view(
+    r: &Replica<Store>,
+    names: &SelfState,
+    id: &ConversationId,
+) -> Option<GroupView> {
     let conv = r.conversation(id)?;
     let state = r.group_state(id)?;
     let me = r.account_id();
-    let names = r.self_state();
     Some(GroupView {
         group_id: id.to_hex(),
         name: state.name.clone(),
@@ -89,7 +92,7 @@ pub(crate) fn group_view(r: &Replica<Store>, id: &ConversationId) -> Option<Grou
             .active()
             .map(|(account, m)| MemberView {
                 account_id: account.to_hex(),
-                name: account_name(r, &names, account),
+                name: account_name(r, names, account),
                 role: m.role.as_str(),
             })
             .collect(),
@@ -133,7 +136,7 @@ impl Node {
             }
             let (id, outputs) =
                 r.create_group(ConversationKind::Group, &name, &accounts, now_ms())?;
-            let view = group_view(r, &id)
+            let view = group_view(r, &r.self_state(), &id)
                 .ok_or_else(|| CoreError::new("internal", "the new group vanished"))?;
             Ok((view, outputs))
         })
@@ -183,9 +186,10 @@ impl Node {
     /// Every group and room I am or was in.
     pub async fn groups(&self) -> Vec<GroupView> {
         self.with(|r| {
+            let names = r.self_state();
             let mut list: Vec<GroupView> = group_ids(r)
                 .iter()
-                .filter_map(|id| group_view(r, id))
+                .filter_map(|id| group_view(r, &names, id))
                 .collect();
             list.sort_by(|a, b| a.name.cmp(&b.name).then(a.group_id.cmp(&b.group_id)));
             list
@@ -204,7 +208,7 @@ impl Node {
         self.act(move |r| {
             let op = op(r)?;
             let (_, outputs) = r.change_membership(id, op, now_ms())?;
-            let view = group_view(r, &id)
+            let view = group_view(r, &r.self_state(), &id)
                 .ok_or_else(|| CoreError::new("internal", "the group vanished"))?;
             Ok((view, outputs))
         })

@@ -86,7 +86,7 @@ impl Node {
                     })
                     .chain(group_ids(r).iter().filter_map(|id| {
                         let conv = r.conversation(id)?;
-                        let group = group_view(r, id)?;
+                        let group = group_view(r, &state, id)?;
                         Some(ConversationView {
                             conversation_id: id.to_hex(),
                             kind: group.kind,

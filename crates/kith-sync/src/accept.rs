@@ -89,13 +89,7 @@ impl<S: Storage> Replica<S> {
         }));
         outputs.extend(self.serve_wanted(conversation, new));
         if let Some((from, reason)) = refused {
-            outputs.push(Output::Send {
-                to: from,
-                message: SyncMessage::Refused {
-                    reason: reason.to_string(),
-                },
-            });
-            outputs.push(Output::Event(Event::Refused { from, reason }));
+            outputs.extend(Output::refusal(from, reason));
         }
         outputs
     }
@@ -297,16 +291,8 @@ impl<S: Storage> Replica<S> {
                 // (frames need not arrive in order): refused, and the peer
                 // is asked, as on a reconnection, for what it shares with
                 // this device, which brings the group from its start.
-                let reason = SyncError::UnknownConversation;
-                let mut outputs = vec![
-                    Output::Send {
-                        to: from,
-                        message: SyncMessage::Refused {
-                            reason: reason.to_string(),
-                        },
-                    },
-                    Output::Event(Event::Refused { from, reason }),
-                ];
+                let mut outputs: Vec<Output> =
+                    Output::refusal(from, SyncError::UnknownConversation).into();
                 outputs.extend(self.hello(&from));
                 return Ok(outputs);
             }

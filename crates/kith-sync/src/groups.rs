@@ -117,45 +117,46 @@ impl Conversation {
         self.refresh_members();
     }
 
-    /// Whether an entry of a group shows and travels: strong remove drops
-    /// what a removed (or departed) member wrote outside the causal past
-    /// of the entry that ended its membership.
-    pub fn counts(&self, entry: &StoredEntry) -> bool {
+    /// The entries of a group that strong remove drops: what a removed (or
+    /// departed) member wrote outside the causal past of the entry that
+    /// ended its membership. Kept in the log (later entries may name them
+    /// as parents) but shown nowhere. One walk back per ended member.
+    pub fn dropped(&self) -> BTreeSet<EntryHash> {
+        let mut dropped = BTreeSet::new();
         let Some(m) = &self.membership else {
-            return true;
+            return dropped;
         };
-        let Some(ended) = m
-            .state()
-            .members
-            .get(&entry.header.author_account)
-            .and_then(|member| member.ended_by())
-        else {
-            return true;
-        };
-        ended == entry.id || self.is_ancestor(&entry.id, &ended)
+        for (account, member) in &m.state().members {
+            let Some(ended) = member.ended_by() else {
+                continue;
+            };
+            let theirs: Vec<&StoredEntry> = self
+                .in_order()
+                .filter(|e| e.header.author_account == *account && e.id != ended)
+                .collect();
+            let Some(floor) = theirs.iter().map(|e| e.header.lamport).min() else {
+                continue;
+            };
+            let seen = self.past_down_to(&ended, floor);
+            dropped.extend(theirs.iter().map(|e| e.id).filter(|id| !seen.contains(id)));
+        }
+        dropped
     }
 
-    /// Whether `a` is in `b`'s causal past (a walk back from `b`, no
-    /// further than `a`'s Lamport time).
-    pub(crate) fn is_ancestor(&self, a: &EntryHash, b: &EntryHash) -> bool {
-        let Some(floor) = self.get(a).map(|e| e.header.lamport) else {
-            return false;
-        };
+    /// The causal past of `of`, as far back as Lamport time `floor`.
+    fn past_down_to(&self, of: &EntryHash, floor: u64) -> BTreeSet<EntryHash> {
         let mut seen = BTreeSet::new();
-        let mut queue = VecDeque::from([*b]);
+        let mut queue = VecDeque::from([*of]);
         while let Some(id) = queue.pop_front() {
             let Some(e) = self.get(&id) else { continue };
             for p in e.header.parents.iter().chain(e.header.prev.iter()) {
-                if p == a {
-                    return true;
-                }
-                let above = self.get(p).is_some_and(|pe| pe.header.lamport > floor);
-                if above && seen.insert(*p) {
+                let reached = self.get(p).is_some_and(|pe| pe.header.lamport >= floor);
+                if reached && seen.insert(*p) {
                     queue.push_back(*p);
                 }
             }
         }
-        false
+        seen
     }
 }
 

@@ -80,3 +80,19 @@ pub enum Event {
     /// Newer address announcements arrived.
     AddressesChanged(Vec<AddressAnnouncement>),
 }
+
+impl Output {
+    /// What refusing a peer's frame outputs: `Refused` to the peer, and
+    /// the event.
+    pub(crate) fn refusal(from: DeviceId, reason: SyncError) -> [Self; 2] {
+        [
+            Self::Send {
+                to: from,
+                message: SyncMessage::Refused {
+                    reason: reason.to_string(),
+                },
+            },
+            Self::Event(Event::Refused { from, reason }),
+        ]
+    }
+}

@@ -64,12 +64,15 @@ impl<S: Storage> Replica<S> {
         let Some(conv) = self.conversations.get(conversation) else {
             return (Vec::new(), 0);
         };
+        let dropped = conv.dropped();
         let all: Vec<_> = conv
             .in_order()
             .filter(|e| e.header.kind == EntryKind::Message && e.body != Body::Deleted)
             // A group shows what counts, and only what this device can read
             // (messages from before it joined have no envelope for it).
-            .filter(|e| conv.membership.is_none() || (e.body != Body::Missing && conv.counts(e)))
+            .filter(|e| {
+                conv.membership.is_none() || (e.body != Body::Missing && !dropped.contains(&e.id))
+            })
             .collect();
         let earlier = all.len().saturating_sub(limit);
         let page = all

@@ -314,15 +314,7 @@ impl<S: Storage> Replica<S> {
             }
             Input::Received { from, message } => match self.receive(from, message, now_ms) {
                 Ok(outputs) => outputs,
-                Err(reason) => vec![
-                    Output::Send {
-                        to: from,
-                        message: SyncMessage::Refused {
-                            reason: reason.to_string(),
-                        },
-                    },
-                    Output::Event(Event::Refused { from, reason }),
-                ],
+                Err(reason) => Output::refusal(from, reason).into(),
             },
         }
     }

@@ -115,6 +115,24 @@ impl Membership {
     }
 }
 
+/// An add or a promotion by `author`: `account` is a member with at least
+/// `role` (a kept promotion vouches for the member too).
+fn vouch<'s>(
+    state: &'s mut GroupState,
+    account: &AccountId,
+    role: Role,
+    author: AccountId,
+) -> &'s mut Member {
+    let member = state.members.entry(*account).or_insert_with(|| Member {
+        role,
+        status: MemberStatus::Active,
+        added_by: Some(author),
+        heads: Vec::new(),
+    });
+    member.role = member.role.max(role);
+    member
+}
+
 /// What one kept operation does.
 fn apply(state: &mut GroupState, hash: EntryHash, author: AccountId, op: &GroupOp) {
     match op {
@@ -137,13 +155,7 @@ fn apply(state: &mut GroupState, hash: EntryHash, author: AccountId, op: &GroupO
             role,
             heads,
         } => {
-            let member = state.members.entry(*account).or_insert_with(|| Member {
-                role: *role,
-                status: MemberStatus::Active,
-                added_by: Some(author),
-                heads: Vec::new(),
-            });
-            member.role = member.role.max(*role);
+            let member = vouch(state, account, *role, author);
             for h in heads {
                 if !member.heads.contains(h) {
                     member.heads.push(*h);
@@ -151,13 +163,7 @@ fn apply(state: &mut GroupState, hash: EntryHash, author: AccountId, op: &GroupO
             }
         }
         GroupOp::SetRole { account, role } => {
-            let member = state.members.entry(*account).or_insert_with(|| Member {
-                role: *role,
-                status: MemberStatus::Active,
-                added_by: Some(author),
-                heads: Vec::new(),
-            });
-            member.role = member.role.max(*role);
+            vouch(state, account, *role, author);
         }
         GroupOp::Remove { account } => {
             if let Some(m) = state.members.get_mut(account).filter(|m| m.is_active()) {

@@ -149,13 +149,11 @@ impl<'a, G: Graph> Retention<'a, G> {
             }
         }
         for &s in order {
-            let concerns: Vec<(G::Who, bool)> = graph
-                .removes(s)
-                .map(|w| (w, true))
-                .chain(graph.introduces(s).map(|w| (w, false)))
-                .collect();
-            for (target, strike) in concerns {
-                r.concern(s, target, strike, &unchained);
+            for target in graph.removes(s) {
+                r.concern(s, target, true, &unchained);
+            }
+            for target in graph.introduces(s) {
+                r.concern(s, target, false, &unchained);
             }
         }
         r
@@ -294,8 +292,10 @@ impl<'a, G: Graph> Retention<'a, G> {
             }
             self.queue.push(x);
         }
-        let reach = self.reach.get(i).cloned().unwrap_or_default();
-        for (c, from) in reach {
+        for k in 0..self.reach.get(i).map_or(0, Vec::len) {
+            let Some(&(c, from)) = self.reach.get(i).and_then(|r| r.get(k)) else {
+                continue;
+            };
             let Some(chain) = self.chains.get_mut(c) else {
                 continue;
             };
