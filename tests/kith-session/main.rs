@@ -10,6 +10,7 @@ mod fanout;
 mod prekeys;
 mod property;
 mod ratchet;
+mod sender_keys;
 
 use kith_identity::{DeviceKeys, DeviceLog};
 use kith_session::{LocalDevice, MemoryStore, RemoteDevice, Sessions};

@@ -199,7 +199,9 @@ fn sessions_survive_a_restart_and_never_reach_the_file_in_the_clear() {
         // The initiator's X3DH base key: also the replay cache's row key.
         match &m1 {
             kith_wire::SessionMessage::PreKey(p) => p.base_key.0,
-            kith_wire::SessionMessage::Ratchet(_) => panic!("first message is a pre-key message"),
+            kith_wire::SessionMessage::Ratchet(_) | kith_wire::SessionMessage::SenderKey(_) => {
+                panic!("first message is a pre-key message")
+            }
         },
     ]
     .iter()
@@ -548,4 +550,70 @@ fn a_one_time_prekey_put_back_inside_a_batch_survives_the_commit() {
     store.put(&[], &[]).unwrap();
     let again = store.take_one_time_prekey(9).unwrap().unwrap();
     assert!(again.secret().ct_eq(secret.secret()));
+}
+
+#[test]
+fn sender_key_records_are_sealed_durable_rekeyed_and_old_databases_get_their_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let group = kith_wire::ConversationId([5; 32]);
+    let secret = b"chain key bytes that must not leak";
+    let record = || SecretVec::from_vec(secret.to_vec());
+    {
+        let mut store = Store::create(dir.path(), Protection::KeyFile).unwrap();
+        assert!(store.load_sender_keys(&group).unwrap().is_none());
+        store.store_sender_keys(&group, &record()).unwrap();
+    }
+    let file = std::fs::read(dir.path().join(kith_store::DATABASE_FILE)).unwrap();
+    assert!(
+        !file.windows(secret.len()).any(|w| w == secret),
+        "a sender-key record reached the file in the clear"
+    );
+    // A new root key (rekey) copies and reseals the table.
+    kith_store::rekey(
+        dir.path(),
+        Unlock::KeyFile,
+        Protection::Passphrase(pass("a passphrase long enough"), PwHashLimits::MIN),
+    )
+    .unwrap();
+    let unlock = || Unlock::Passphrase(pass("a passphrase long enough"));
+    {
+        let mut store = Store::open(dir.path(), unlock()).unwrap();
+        assert_eq!(
+            store.load_sender_keys(&group).unwrap().unwrap().expose(),
+            secret
+        );
+        // Inside a batch: read back at once, durable with the batch.
+        kith_sync::LogStore::begin(&mut store);
+        store
+            .store_sender_keys(&group, &SecretVec::from_vec(b"newer".to_vec()))
+            .unwrap();
+        assert_eq!(
+            store.load_sender_keys(&group).unwrap().unwrap().expose(),
+            b"newer"
+        );
+        kith_sync::LogStore::put(&mut store, &[], &[]).unwrap();
+    }
+    let store = Store::open(dir.path(), unlock()).unwrap();
+    assert_eq!(
+        store.load_sender_keys(&group).unwrap().unwrap().expose(),
+        b"newer"
+    );
+    drop(store);
+    // A database of the previous version has no sender-key table: it
+    // opens, and gets an empty one.
+    {
+        let db = redb::Database::open(dir.path().join(kith_store::DATABASE_FILE)).unwrap();
+        let txn = db.begin_write().unwrap();
+        assert!(txn.delete_table(kith_store::tables::SENDER_KEYS).unwrap());
+        txn.commit().unwrap();
+    }
+    let mut store = Store::open(dir.path(), unlock()).unwrap();
+    assert!(store.load_sender_keys(&group).unwrap().is_none());
+    store.store_sender_keys(&group, &record()).unwrap();
+    drop(store);
+    let store = Store::open(dir.path(), unlock()).unwrap();
+    assert_eq!(
+        store.load_sender_keys(&group).unwrap().unwrap().expose(),
+        secret
+    );
 }

@@ -9,11 +9,11 @@ use kith_wire::{AccountId, ConversationId, ConversationKind, GroupOp, Role};
 
 use crate::{account, order, texts, world, world_where};
 
-fn id_of(sim: &Sim, i: usize) -> AccountId {
+pub(crate) fn id_of(sim: &Sim, i: usize) -> AccountId {
     sim.devices[i].replica.account_id()
 }
 
-fn create(sim: &mut Sim, by: usize, members: &[usize]) -> ConversationId {
+pub(crate) fn create(sim: &mut Sim, by: usize, members: &[usize]) -> ConversationId {
     let accounts: Vec<AccountId> = members.iter().map(|&i| id_of(sim, i)).collect();
     let now = sim.now_ms;
     let (group, outputs) = sim.devices[by]
@@ -24,22 +24,64 @@ fn create(sim: &mut Sim, by: usize, members: &[usize]) -> ConversationId {
     group
 }
 
-fn say(sim: &mut Sim, by: usize, group: ConversationId, text: &str) -> Result<(), SyncError> {
+pub(crate) fn say(
+    sim: &mut Sim,
+    by: usize,
+    group: ConversationId,
+    text: &str,
+) -> Result<(), SyncError> {
     let now = sim.now_ms;
     let (_, outputs) = sim.devices[by].replica.send_text(group, text, now)?;
     sim.route(by, outputs);
     Ok(())
 }
 
-fn change(sim: &mut Sim, by: usize, group: ConversationId, op: GroupOp) -> Result<(), SyncError> {
+pub(crate) fn change(
+    sim: &mut Sim,
+    by: usize,
+    group: ConversationId,
+    op: GroupOp,
+) -> Result<(), SyncError> {
     let now = sim.now_ms;
     let (_, outputs) = sim.devices[by].replica.change_membership(group, op, now)?;
     sim.route(by, outputs);
     Ok(())
 }
 
-fn readable(sim: &Sim, i: usize, group: &ConversationId) -> Vec<String> {
+pub(crate) fn readable(sim: &Sim, i: usize, group: &ConversationId) -> Vec<String> {
     texts(sim, i, group).into_iter().flatten().collect()
+}
+
+/// Device `by` revokes `device` of its account as lost.
+pub(crate) fn lost(sim: &mut Sim, by: usize, device: kith_wire::DeviceId) {
+    crate::append_to_account(
+        sim,
+        by,
+        kith_wire::DeviceOp::RevokeDevice {
+            device,
+            cutoff: None,
+            reason: kith_wire::RevokeReason::Lost,
+        },
+    );
+}
+
+/// Every device of every account reads `expected` (in any order of
+/// writing), all in one display order.
+pub(crate) fn everyone_reads(
+    sim: &Sim,
+    ix: &[Vec<usize>],
+    group: &ConversationId,
+    expected: &[&str],
+) -> Vec<usize> {
+    let all: Vec<usize> = ix.iter().flatten().copied().collect();
+    let first = order(sim, all[0], group);
+    for &i in &all {
+        let mut got = readable(sim, i, group);
+        got.sort();
+        assert_eq!(got, expected, "device {i}");
+        assert_eq!(order(sim, i, group), first, "device {i}");
+    }
+    all
 }
 
 #[test]
@@ -53,13 +95,8 @@ fn every_member_device_gets_every_message_in_one_order() {
     say(&mut sim, b1, group, "hi Alice").unwrap();
     say(&mut sim, c1, group, "hello").unwrap();
     assert!(sim.run(20_000));
-    let all: Vec<usize> = ix.iter().flatten().copied().collect();
-    let first = order(&sim, a1, &group);
+    let all = everyone_reads(&sim, &ix, &group, &["hello", "hi Alice", "hi all"]);
     for &i in &all {
-        let mut got = readable(&sim, i, &group);
-        got.sort();
-        assert_eq!(got, ["hello", "hi Alice", "hi all"], "device {i}");
-        assert_eq!(order(&sim, i, &group), first, "device {i}");
         let state = sim.devices[i].replica.group_state(&group).unwrap();
         assert_eq!(state.name, "Climbing");
         assert_eq!(state.role_of(&id_of(&sim, a1)), Some(Role::Admin));
@@ -259,15 +296,7 @@ fn a_revoked_device_of_a_member_reads_nothing_written_after_its_revocation() {
     assert_eq!(readable(&sim, b2, &group), ["before"]);
     // Bob's phone (B2) is stolen: B1 revokes it; everyone learns it.
     let b2_id = sim.devices[b2].replica.device_id();
-    crate::append_to_account(
-        &mut sim,
-        b1,
-        kith_wire::DeviceOp::RevokeDevice {
-            device: b2_id,
-            cutoff: None,
-            reason: kith_wire::RevokeReason::Lost,
-        },
-    );
+    lost(&mut sim, b1, b2_id);
     say(&mut sim, a1, group, "after").unwrap();
     assert!(sim.run(20_000));
     assert_eq!(readable(&sim, b1, &group), ["before", "after"]);

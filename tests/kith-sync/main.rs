@@ -10,6 +10,7 @@ mod directory;
 mod groups;
 mod random;
 mod scenarios;
+mod sender_keys;
 
 use kith_identity::{DeviceKeys, DeviceLog};
 use kith_session::Sessions;

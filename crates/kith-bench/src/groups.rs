@@ -1,9 +1,10 @@
-//! B6 group fan-out (pairwise part): one message to a group of N devices
-//! through the real engine (sign, encrypt for every other device, store,
-//! push), against the same bytes sealed N − 1 times with raw
-//! XChaCha20-Poly1305 in the same run; the bytes each member is sent; one
-//! member's cost to take it. Sender keys, the other half of B6, are not
-//! built yet.
+//! B6 group fan-out: one message to a group of N devices through the real
+//! engine (sign, encrypt, store, push), pairwise (once per other device)
+//! and under sender keys (once, under the writer's chain), against the
+//! same bytes sealed N − 1 times with raw XChaCha20-Poly1305 in the same
+//! run; the bytes each member is sent; one member's cost to take it
+//! (verify, open, store). Delivery over real iroh connections is not
+//! measured here yet.
 
 use std::hint::black_box;
 
@@ -20,6 +21,8 @@ use crate::measure::{Body, Paired, Plan, paired};
 /// One group size.
 #[derive(Debug, Serialize)]
 pub struct Row {
+    /// `pairwise` or `sender_keys`.
+    pub mode: &'static str,
     /// Devices in the group, the writer's included (each its own account).
     pub devices: usize,
     /// Writing one message: the engine vs N raw seals.
@@ -55,35 +58,15 @@ fn frames_to(outputs: Vec<Output>, to: kith_wire::DeviceId) -> Vec<SyncMessage> 
         .collect()
 }
 
-/// A writer, `n` members (one device each), the group, and member 0
-/// connected to the writer and holding the whole group.
-fn world(
-    n: usize,
-) -> anyhow::Result<(
-    Replica<MemoryStorage>,
-    Replica<MemoryStorage>,
-    ConversationId,
-)> {
-    let (mut writer, writer_log) = replica("writer")?;
-    let mut first: Option<Replica<MemoryStorage>> = None;
-    let mut accounts = Vec::new();
-    for i in 0..n {
-        let (mut member, log) = replica(&format!("m{i}"))?;
-        member.update_log(writer_log.clone());
-        writer.update_log(log.clone());
-        accounts.push(log.account_id());
-        if i == 0 {
-            first = Some(member);
-        }
-    }
-    let mut member = first.ok_or_else(|| anyhow::anyhow!("no members"))?;
-    let now = 1;
-    let (group, _) = writer.create_group(ConversationKind::Group, "bench", &accounts, now)?;
-    // Member 0 connects and takes the group as it stands.
+/// Member 0 (re)connects to the writer and takes what it lacks, as on any
+/// reconnection (a bounded number of rounds).
+fn settle(writer: &mut Replica<MemoryStorage>, member: &mut Replica<MemoryStorage>, now: u64) {
     let (w, m) = (writer.device_id(), member.device_id());
+    writer.handle(Input::Disconnected(m), now);
+    member.handle(Input::Disconnected(w), now);
     let mut to_member = frames_to(writer.handle(Input::Connected(m), now), m);
     let mut to_writer = frames_to(member.handle(Input::Connected(w), now), w);
-    for _ in 0..8 {
+    for _ in 0..16 {
         if to_member.is_empty() && to_writer.is_empty() {
             break;
         }
@@ -104,6 +87,36 @@ fn world(
         to_member = next_member;
         to_writer = next_writer;
     }
+}
+
+/// A writer, `n` members (one device each), the group, and member 0
+/// connected to the writer and holding the whole group.
+fn world(
+    n: usize,
+    sender_keys_from: usize,
+) -> anyhow::Result<(
+    Replica<MemoryStorage>,
+    Replica<MemoryStorage>,
+    ConversationId,
+)> {
+    let (mut writer, writer_log) = replica("writer")?;
+    let mut first: Option<Replica<MemoryStorage>> = None;
+    let mut accounts = Vec::new();
+    for i in 0..n {
+        let (mut member, log) = replica(&format!("m{i}"))?;
+        member.update_log(writer_log.clone());
+        writer.update_log(log.clone());
+        accounts.push(log.account_id());
+        if i == 0 {
+            first = Some(member);
+        }
+    }
+    let mut member = first.ok_or_else(|| anyhow::anyhow!("no members"))?;
+    writer.set_sender_keys_from(sender_keys_from);
+    member.set_sender_keys_from(sender_keys_from);
+    let now = 1;
+    let (group, _) = writer.create_group(ConversationKind::Group, "bench", &accounts, now)?;
+    settle(&mut writer, &mut member, now);
     anyhow::ensure!(
         member.group_state(&group).is_some(),
         "the member did not get the group"
@@ -111,25 +124,28 @@ fn world(
     Ok((writer, member, group))
 }
 
-/// Runs B6 (pairwise) for groups of 10, 50 and 200 devices (and 1000 in a
-/// full run).
+/// Runs B6 for groups of 4, 10, 16, 50 and 200 devices (and 1000 in a
+/// full run), pairwise and under sender keys.
 pub fn run(quick: bool) -> anyhow::Result<Vec<Row>> {
     let plan = Plan::for_mode(quick, 5);
     let text =
         "a message of about a hundred bytes, as most are: short, plain, and meant for everyone";
     let key = AeadKey::generate()?;
     let sizes: &[usize] = if quick {
-        &[10, 50, 200]
+        &[4, 10, 16, 50, 200]
     } else {
-        &[10, 50, 200, 1000]
+        &[4, 10, 16, 50, 200, 1000]
     };
+    let modes = [("pairwise", usize::MAX), ("sender_keys", 2)];
     let mut rows = Vec::new();
-    for &n in sizes {
-        let (mut writer, mut member, group) = world(n - 1)?;
+    for (&n, (mode, from)) in sizes.iter().flat_map(|n| modes.iter().map(move |m| (n, m))) {
+        let (mut writer, mut member, group) = world(n - 1, *from)?;
         let m = member.device_id();
         let w = writer.device_id();
-        // One message first: every session exists (the steady state).
+        // One message first: every session (or the chain) exists, and the
+        // member has it (the steady state).
         writer.send_text(group, text, 2)?;
+        settle(&mut writer, &mut member, 2);
         let seals: Body<'_> = Box::new(|iters| {
             for _ in 0..iters {
                 for _ in 1..n {
@@ -159,15 +175,21 @@ pub fn run(quick: bool) -> anyhow::Result<Vec<Row>> {
             SyncMessage::Entries { entries, .. } => entries
                 .first()
                 .and_then(|e| e.body.as_ref())
-                .and_then(|f| f.envelopes.iter().find(|e| e.recipient == m))
+                .and_then(|f| {
+                    f.envelopes
+                        .iter()
+                        .find(|e| e.recipient == m || f.sender_key().is_some())
+                })
                 .map(|e| kith_wire::encode(e).map(|b| b.len()))
                 .transpose()?
                 .unwrap_or(0),
             _ => 0,
         };
-        // The member takes fresh messages one by one: written first (each
-        // opens only once), then taken with the CPU clock running; the
-        // anchor opens the same bytes as often.
+        // The member takes fresh messages one by one: it has everything
+        // before them (so each is stored and opened, not held back), they
+        // are written first (each opens only once), then taken with the
+        // CPU clock running; the anchor opens the same bytes as often.
+        settle(&mut writer, &mut member, 3);
         let count = if quick { 50 } else { 400 };
         let mut pool = Vec::with_capacity(count);
         for _ in 0..count {
@@ -187,7 +209,14 @@ pub fn run(quick: bool) -> anyhow::Result<Vec<Row>> {
             black_box(key.open(b"", &sealed)?);
         }
         let open_cpu_us = clock.elapsed().as_secs_f64() * 1e6 / f64::from(opens);
+        anyhow::ensure!(
+            member
+                .conversation(&group)
+                .is_some_and(|c| c.in_order().all(|e| e.body != kith_sync::Body::Missing)),
+            "the member could not open every message ({mode}, {n} devices)"
+        );
         rows.push(Row {
+            mode,
             devices: n,
             write,
             bytes_per_member,

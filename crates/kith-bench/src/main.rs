@@ -224,10 +224,11 @@ fn main() -> anyhow::Result<()> {
         Bench::B6 => {
             let rows = groups::run(cli.quick)?;
             println!(
-                "B6 group fan-out, pairwise (one ~90 B message; anchor = N raw XChaCha20-Poly1305 seals)"
+                "B6 group fan-out (one ~90 B message; anchor = N raw XChaCha20-Poly1305 seals)"
             );
             println!(
-                "{:>8} {:>12} {:>13} {:>13} {:>10} {:>12} {:>10}",
+                "{:>12} {:>8} {:>12} {:>13} {:>13} {:>10} {:>12} {:>10}",
+                "mode",
                 "devices",
                 "write/anchor",
                 "write CPU ms",
@@ -238,7 +239,8 @@ fn main() -> anyhow::Result<()> {
             );
             for r in &rows {
                 println!(
-                    "{:>8} {:>12.3} {:>13.2} {:>13} {:>10} {:>12.1} {:>10.0}",
+                    "{:>12} {:>8} {:>12.3} {:>13.3} {:>13} {:>10} {:>12.1} {:>10.0}",
+                    r.mode,
                     r.devices,
                     r.write.ratio,
                     r.write.candidate.cpu_us_per_op / 1000.0,
@@ -249,7 +251,7 @@ fn main() -> anyhow::Result<()> {
                 );
             }
             println!(
-                "(write/anchor: throughput ratio; every member is sent the whole fan-out, so bytes grow with N per member)"
+                "(write/anchor: throughput ratio; pairwise, every member is sent the whole fan-out, so bytes grow with N per member; sender keys: one ciphertext, plus a pairwise distribution when the member devices change)"
             );
             let path = write_json(&cli.out, "B6", cli.quick, &rows)?;
             println!("wrote {}", path.display());

@@ -43,7 +43,7 @@ fn kdf_rk(rk: &SecretBytes<32>, dh_out: &[u8; 32]) -> Result<(SecretBytes<32>, S
     ))
 }
 
-fn kdf_ck(ck: &SecretBytes<32>) -> Result<(SecretBytes<32>, SecretBytes<32>)> {
+pub(crate) fn kdf_ck(ck: &SecretBytes<32>) -> Result<(SecretBytes<32>, SecretBytes<32>)> {
     let mk = HmacSha256::mac(ck.expose(), &[0x01])?;
     let next = HmacSha256::mac(ck.expose(), &[0x02])?;
     Ok((

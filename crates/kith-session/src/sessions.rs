@@ -97,7 +97,7 @@ pub struct FanOutResult {
 #[derive(Debug)]
 pub struct Sessions<S> {
     store: S,
-    budget: SkipBudget,
+    pub(crate) budget: SkipBudget,
 }
 
 impl<S: SessionStore> Sessions<S> {
@@ -245,6 +245,8 @@ impl<S: SessionStore> Sessions<S> {
                 }
                 found.ok_or(last)?
             }
+            // Not pairwise: opened with the author's chain (sender_keys.rs).
+            SessionMessage::SenderKey(_) => return Err(SessionError::NoSession),
         };
         // The loaded record is a copy: not storing it undoes the ratchet.
         if !accept(plaintext.expose()) {

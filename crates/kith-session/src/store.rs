@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use kith_crypto::dh::DhSecret;
 use kith_crypto::{SecretBytes, SecretVec};
-use kith_wire::{DeviceId, DhKey};
+use kith_wire::{ConversationId, DeviceId, DhKey};
 
 use crate::error::{Result, SessionError};
 use crate::record::SessionRecord;
@@ -31,6 +31,15 @@ pub trait SessionStore {
     fn take_one_time_prekey(&mut self, id: u32) -> Result<Option<DhSecret>>;
     /// The one-time prekey `id`, if held (not taken).
     fn held_one_time_prekey(&self, id: u32) -> Result<Option<DhSecret>>;
+    /// The sender-key record of a group (`SenderKeyRecord::export`), if any.
+    fn load_sender_keys(&self, conversation: &ConversationId) -> Result<Option<SecretVec>>;
+    /// Replaces the sender-key record of a group; durable like a session
+    /// record (with the entries of the same batch).
+    fn store_sender_keys(
+        &mut self,
+        conversation: &ConversationId,
+        record: &SecretVec,
+    ) -> Result<()>;
 }
 
 /// An in-memory [`SessionStore`]. Records are kept exported, so every load
@@ -40,6 +49,7 @@ pub struct MemoryStore {
     sessions: BTreeMap<DeviceId, SecretVec>,
     prekey_uses: BTreeSet<(u32, DhKey)>,
     one_time: BTreeMap<u32, SecretBytes<32>>,
+    sender_keys: BTreeMap<ConversationId, SecretVec>,
 }
 
 impl std::fmt::Debug for MemoryStore {
@@ -64,6 +74,11 @@ impl MemoryStore {
                 .one_time
                 .iter()
                 .map(|(k, v)| (*k, v.duplicate()))
+                .collect(),
+            sender_keys: self
+                .sender_keys
+                .iter()
+                .map(|(k, v)| (*k, SecretVec::from_vec(v.expose().to_vec())))
                 .collect(),
         }
     }
@@ -113,5 +128,22 @@ impl SessionStore for MemoryStore {
             .one_time
             .get(&id)
             .map(|s| DhSecret::from_secret(s.duplicate())))
+    }
+
+    fn load_sender_keys(&self, conversation: &ConversationId) -> Result<Option<SecretVec>> {
+        Ok(self
+            .sender_keys
+            .get(conversation)
+            .map(|v| SecretVec::from_vec(v.expose().to_vec())))
+    }
+
+    fn store_sender_keys(
+        &mut self,
+        conversation: &ConversationId,
+        record: &SecretVec,
+    ) -> Result<()> {
+        self.sender_keys
+            .insert(*conversation, SecretVec::from_vec(record.expose().to_vec()));
+        Ok(())
     }
 }

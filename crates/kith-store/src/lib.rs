@@ -66,6 +66,8 @@ pub struct Store {
     /// and are committed with the entries (`None` = deleted).
     batching: bool,
     pending_sessions: std::collections::BTreeMap<kith_wire::DeviceId, Option<Vec<u8>>>,
+    /// Sender-key records stored inside the current batch.
+    pending_sender_keys: std::collections::BTreeMap<kith_wire::ConversationId, Vec<u8>>,
     /// Inside a batch: PreKey messages seen (the replay cache) and one-time
     /// prekeys used, committed with the sessions and entries they made.
     pending_prekey_uses: std::collections::BTreeSet<[u8; 36]>,
@@ -102,6 +104,7 @@ impl Store {
             txn.open_table(tables::CONVERSATIONS)?;
             txn.open_table(tables::ENTRIES)?;
             txn.open_table(tables::PROFILE)?;
+            txn.open_table(tables::SENDER_KEYS)?;
         }
         txn.commit()?;
         Ok(store)
@@ -127,10 +130,20 @@ impl Store {
         drop(txn);
         match format.as_deref() {
             Some([FORMAT_VERSION]) => {
-                // Profiles made before the profile table existed get it now.
+                // Profiles made before the profile table or the sender-key
+                // table existed get them now (empty).
                 let txn = store.db.begin_write()?;
-                if txn.list_tables()?.all(|t| t.name() != tables::PROFILE_NAME) {
+                let names: Vec<String> = txn.list_tables()?.map(|t| t.name().to_owned()).collect();
+                let lacks = |name: &str| names.iter().all(|n| n != name);
+                let (profile, sender_keys) =
+                    (lacks(tables::PROFILE_NAME), lacks(tables::SENDER_KEYS_NAME));
+                if profile {
                     txn.open_table(tables::PROFILE)?;
+                }
+                if sender_keys {
+                    txn.open_table(tables::SENDER_KEYS)?;
+                }
+                if profile || sender_keys {
                     txn.commit()?;
                 } else {
                     txn.abort()?;
@@ -152,6 +165,7 @@ impl Store {
                 tables::CONVERSATIONS_NAME,
                 tables::ENTRIES_NAME,
                 tables::PROFILE_NAME,
+                tables::SENDER_KEYS_NAME,
             ],
         )
     }
@@ -164,6 +178,7 @@ impl Store {
             dir: dir.to_owned(),
             batching: false,
             pending_sessions: std::collections::BTreeMap::new(),
+            pending_sender_keys: std::collections::BTreeMap::new(),
             pending_prekey_uses: std::collections::BTreeSet::new(),
             pending_taken_prekeys: std::collections::BTreeSet::new(),
             bulk: false,

@@ -9,7 +9,7 @@ use crate::Store;
 use crate::error::StoreError;
 use crate::tables::{
     CONVERSATIONS, CONVERSATIONS_NAME, ENTRIES, ENTRIES_NAME, ONE_TIME_PREKEYS, PREKEY_USES,
-    SESSIONS,
+    SENDER_KEYS, SESSIONS,
 };
 
 /// Largest sealed record read back.
@@ -42,11 +42,13 @@ impl LogStore for Store {
     ) -> Result<(), String> {
         self.batching = false;
         let sessions = std::mem::take(&mut self.pending_sessions);
+        let sender_keys = std::mem::take(&mut self.pending_sender_keys);
         let prekey_uses = std::mem::take(&mut self.pending_prekey_uses);
         let taken_prekeys = std::mem::take(&mut self.pending_taken_prekeys);
         if conversations.is_empty()
             && entries.is_empty()
             && sessions.is_empty()
+            && sender_keys.is_empty()
             && prekey_uses.is_empty()
             && taken_prekeys.is_empty()
         {
@@ -63,6 +65,14 @@ impl LogStore for Store {
                     None => table.remove(peer.as_bytes()).map(|_| ()),
                 }
                 .map_err(text)?;
+            }
+        }
+        if !sender_keys.is_empty() {
+            let mut table = txn.open_table(SENDER_KEYS).map_err(text)?;
+            for (conversation, sealed) in &sender_keys {
+                table
+                    .insert(conversation.as_bytes(), sealed.as_slice())
+                    .map_err(text)?;
             }
         }
         if !prekey_uses.is_empty() {

@@ -171,6 +171,15 @@ fn copy_resealed(old: &Store, new: &Database, vault: &Vault) -> Result<()> {
         reseal(&read, &write, PROFILE, PROFILE_NAME, old, vault, |k| {
             k.as_bytes().to_vec()
         })?;
+        reseal(
+            &read,
+            &write,
+            crate::tables::SENDER_KEYS,
+            crate::tables::SENDER_KEYS_NAME,
+            old,
+            vault,
+            |k| k.to_vec(),
+        )?;
     }
     write.commit()?;
     Ok(())

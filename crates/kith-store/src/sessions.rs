@@ -1,15 +1,17 @@
 //! `kith-session`'s storage on redb.
 
 use kith_crypto::SecretBytes;
+use kith_crypto::SecretVec;
 use kith_crypto::dh::DhSecret;
 use kith_session::{SessionError, SessionRecord, SessionStore};
-use kith_wire::{DeviceId, DhKey};
+use kith_wire::{ConversationId, DeviceId, DhKey};
 use redb::{ReadableDatabase, ReadableTable};
 
 use crate::Store;
 use crate::error::StoreError;
 use crate::tables::{
-    ONE_TIME_PREKEYS, ONE_TIME_PREKEYS_NAME, PREKEY_USES, SESSIONS, SESSIONS_NAME,
+    ONE_TIME_PREKEYS, ONE_TIME_PREKEYS_NAME, PREKEY_USES, SENDER_KEYS, SENDER_KEYS_NAME, SESSIONS,
+    SESSIONS_NAME,
 };
 
 fn fail(e: StoreError) -> SessionError {
@@ -187,6 +189,53 @@ impl SessionStore for Store {
             return Ok(None);
         }
         self.stored_one_time_prekey(id)
+    }
+
+    fn load_sender_keys(
+        &self,
+        conversation: &ConversationId,
+    ) -> kith_session::Result<Option<SecretVec>> {
+        let sealed = match self.pending_sender_keys.get(conversation) {
+            Some(pending) => Some(pending.clone()),
+            None => {
+                let txn = self.db.begin_read().map_err(db)?;
+                let table = txn.open_table(SENDER_KEYS).map_err(db)?;
+                table
+                    .get(conversation.as_bytes())
+                    .map_err(db)?
+                    .map(|v| v.value().to_vec())
+            }
+        };
+        sealed
+            .map(|sealed| {
+                self.vault
+                    .open(SENDER_KEYS_NAME, conversation.as_bytes(), &sealed)
+                    .map_err(fail)
+            })
+            .transpose()
+    }
+
+    fn store_sender_keys(
+        &mut self,
+        conversation: &ConversationId,
+        record: &SecretVec,
+    ) -> kith_session::Result<()> {
+        let sealed = self
+            .vault
+            .seal(SENDER_KEYS_NAME, conversation.as_bytes(), record.expose())
+            .map_err(fail)?;
+        if self.batching {
+            self.pending_sender_keys.insert(*conversation, sealed);
+            return Ok(());
+        }
+        let txn = self.begin_write().map_err(db)?;
+        {
+            let mut table = txn.open_table(SENDER_KEYS).map_err(db)?;
+            table
+                .insert(conversation.as_bytes(), sealed.as_slice())
+                .map_err(db)?;
+        }
+        txn.commit().map_err(db)
     }
 }
 

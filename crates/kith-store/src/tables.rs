@@ -34,6 +34,13 @@ pub const PROFILE_NAME: &str = "profile_v1";
 /// The profile table: device keys, device logs, addresses, invites, settings.
 pub const PROFILE: TableDefinition<'_, &str, &[u8]> = TableDefinition::new(PROFILE_NAME);
 
+/// Name of [`SENDER_KEYS`].
+pub const SENDER_KEYS_NAME: &str = "sender_keys_v1";
+/// Sender-key records by group conversation id (sealed
+/// `SenderKeyRecord`: this device's chain, the chains it holds).
+pub const SENDER_KEYS: TableDefinition<'_, &[u8; 32], &[u8]> =
+    TableDefinition::new(SENDER_KEYS_NAME);
+
 pub(crate) fn subkey_id(table: &str) -> Option<u64> {
     match table {
         SESSIONS_NAME => Some(1),
@@ -41,6 +48,7 @@ pub(crate) fn subkey_id(table: &str) -> Option<u64> {
         CONVERSATIONS_NAME => Some(3),
         ENTRIES_NAME => Some(4),
         PROFILE_NAME => Some(5),
+        SENDER_KEYS_NAME => Some(6),
         _ => None,
     }
 }

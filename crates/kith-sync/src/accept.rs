@@ -52,8 +52,17 @@ impl<S: Storage> Replica<S> {
         let unreadable: Vec<(ConversationId, EntryHash)> = new
             .iter()
             .filter(|id| {
+                // Not a distribution meant for other devices: nobody
+                // could serve it here.
                 let entry = self.entry(&conversation, id);
-                entry.is_some_and(|e| e.body == Body::Missing)
+                let mine = self.device_id();
+                entry.is_some_and(|e| {
+                    e.body == Body::Missing
+                        && (e.header.kind != kith_wire::EntryKind::SenderKey
+                            || e.fan_out
+                                .as_ref()
+                                .is_some_and(|f| f.envelopes.iter().any(|v| v.recipient == mine)))
+                })
             })
             .map(|id| (conversation, *id))
             .collect();
@@ -254,6 +263,7 @@ impl<S: Storage> Replica<S> {
         if let Some(content) = content {
             self.apply_content(conversation, &content);
         }
+        self.take_sender_key(conversation, &id, now_ms);
         let outputs = self.after_group_entry(&conversation, &id);
         self.group_outputs.extend(outputs);
         Ok(())

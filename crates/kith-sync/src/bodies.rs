@@ -59,10 +59,19 @@ impl<S: Storage> Replica<S> {
                 });
             body.is_some()
         };
-        let opened = self
-            .sessions
-            .open_if(&local, &from, fan_out, now_ms, matches_header);
-        let (Ok(_), Some(plain)) = (opened, body) else {
+        // A large group's message opens with its author's chain.
+        let opened = match (fan_out.sender_key(), wire.rewrapped_by) {
+            (Some(message), None) => self
+                .sessions
+                .sender_open_if(&header.conversation, &sender, message, matches_header)
+                .map(|_| ()),
+            (Some(_), Some(_)) => return Body::Missing,
+            (None, _) => self
+                .sessions
+                .open_if(&local, &from, fan_out, now_ms, matches_header)
+                .map(|_| ()),
+        };
+        let (Ok(()), Some(plain)) = (opened, body) else {
             return Body::Missing;
         };
         let mine = self.keys.device_id();
@@ -106,6 +115,7 @@ impl<S: Storage> Replica<S> {
         self.filled.push((conversation, *id));
         self.dirty_entries.insert((conversation, *id));
         self.apply_content(conversation, &content);
+        self.take_sender_key(conversation, id, now_ms);
     }
 
     /// Re-encrypts a body for one of this account's own devices.
@@ -160,9 +170,14 @@ impl<S: Storage> Replica<S> {
             .fan_out
             .as_ref()
             .is_some_and(|f| f.envelopes.iter().any(|e| e.recipient == *peer));
+        // A sender-key body is the same for every member device.
+        let sender_key = entry
+            .fan_out
+            .as_ref()
+            .is_some_and(|f| f.sender_key().is_some());
         let own = self.account_of(peer) == Some(self.account);
         let shareable = own || entry.header.kind == EntryKind::Membership;
-        has_envelope || (shareable && matches!(entry.body, Body::Plain { .. }))
+        has_envelope || sender_key || (shareable && matches!(entry.body, Body::Plain { .. }))
     }
 
     /// Sends bodies that became readable to the own devices that asked.

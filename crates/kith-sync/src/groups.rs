@@ -287,10 +287,14 @@ impl<S: Storage> Replica<S> {
             .ok_or(SyncError::UnknownConversation)?;
         let past = conv.membership_past(header);
         let Some(m) = conv.membership.as_mut() else {
-            return if header.kind == EntryKind::Membership {
-                Err(SyncError::InvalidEntry("membership change outside a group"))
-            } else {
-                Ok(())
+            return match header.kind {
+                EntryKind::Membership => {
+                    Err(SyncError::InvalidEntry("membership change outside a group"))
+                }
+                EntryKind::SenderKey => {
+                    Err(SyncError::InvalidEntry("sender-key chain outside a group"))
+                }
+                _ => Ok(()),
             };
         };
         if header.kind == EntryKind::Membership {

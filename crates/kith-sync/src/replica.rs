@@ -73,6 +73,9 @@ pub struct Replica<S> {
     pub(crate) offered_logs: BTreeMap<AccountId, DeviceLog>,
     /// Outputs of group entries stored while handling the current input.
     pub(crate) group_outputs: Vec<Output>,
+    /// From how many recipient devices a group's messages go under
+    /// sender keys (`sender_keys.rs`).
+    pub(crate) sender_keys_from: usize,
 }
 
 impl<S: Storage> Replica<S> {
@@ -102,6 +105,7 @@ impl<S: Storage> Replica<S> {
             addresses: BTreeMap::new(),
             offered_logs: BTreeMap::new(),
             group_outputs: Vec::new(),
+            sender_keys_from: crate::SENDER_KEYS_FROM_DEVICES,
         };
         replica.reload()?;
         Ok(replica)

@@ -148,4 +148,17 @@ impl SessionStore for MemoryStorage {
     fn held_one_time_prekey(&self, id: u32) -> kith_session::Result<Option<DhSecret>> {
         self.sessions.held_one_time_prekey(id)
     }
+    fn load_sender_keys(
+        &self,
+        conversation: &ConversationId,
+    ) -> kith_session::Result<Option<kith_crypto::SecretVec>> {
+        self.sessions.load_sender_keys(conversation)
+    }
+    fn store_sender_keys(
+        &mut self,
+        conversation: &ConversationId,
+        record: &kith_crypto::SecretVec,
+    ) -> kith_session::Result<()> {
+        self.sessions.store_sender_keys(conversation, record)
+    }
 }

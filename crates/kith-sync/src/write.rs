@@ -40,6 +40,9 @@ impl<S: Storage> Replica<S> {
         if content_bytes.len() > limits::MAX_BODY_BYTES {
             return Err(SyncError::Limit("message too long"));
         }
+        // A new sender-key chain, if one is due, is distributed first (so
+        // it is in this entry's past).
+        let mut outputs = self.rotate_if_due(conversation, kind, now_ms)?;
         let plain = BodyPlain {
             salt: kith_crypto::random::array()?,
             content: content_bytes,
@@ -72,10 +75,11 @@ impl<S: Storage> Replica<S> {
             }
         }
         let plain_bytes = encode(&plain)?;
+        let sender_key = self.under_sender_key(conv, kind, recipients.len());
         // Refused before any session moves: a fan-out over the limit
         // could never travel (AEAD tag and ratchet padding: 64 bytes).
         let per_envelope = plain_bytes.len() + 64 + kith_wire::ENVELOPE_OVERHEAD;
-        if recipients.len().saturating_mul(per_envelope) > limits::MAX_FANOUT_BYTES {
+        if !sender_key && recipients.len().saturating_mul(per_envelope) > limits::MAX_FANOUT_BYTES {
             return Err(SyncError::Limit("message too large for this many devices"));
         }
         let signed: SignedHeader = self
@@ -90,7 +94,11 @@ impl<S: Storage> Replica<S> {
         // A group checks it as it would anyone's: nothing is sent that
         // other members would refuse.
         self.check_group_entry(&conversation, &id, &header, &body)?;
-        let fan_out = self.fan_out(&recipients, &plain_bytes);
+        let fan_out = if sender_key {
+            self.sender_key_body(&conversation, &plain_bytes)?
+        } else {
+            self.fan_out(&recipients, &plain_bytes)
+        };
         let stored = StoredEntry {
             id,
             signed,
@@ -104,7 +112,7 @@ impl<S: Storage> Replica<S> {
             .insert(stored);
         self.dirty_entries.insert((conversation, id));
         self.apply_content(conversation, content);
-        let mut outputs = self.after_group_entry(&conversation, &id);
+        outputs.extend(self.after_group_entry(&conversation, &id));
         // Durable before anything about it leaves this device.
         self.flush()?;
         outputs.push(Output::Event(Event::NewEntry { conversation, id }));

@@ -44,8 +44,8 @@ pub use log::{
     SelfRecord, SignedHeader, Summary, SyncMessage, TrustLevel, WireEntry,
 };
 pub use session::{
-    ENVELOPE_OVERHEAD, Envelope, FanOut, PreKeyMessage, RatchetHeader, RatchetMessage,
-    SessionMessage,
+    ChainKey, ENVELOPE_OVERHEAD, Envelope, FanOut, PreKeyMessage, RatchetHeader, RatchetMessage,
+    SenderKeyMessage, SessionMessage,
 };
 pub use signed::Signed;
 

@@ -45,6 +45,8 @@ pub enum EntryKind {
     Receipt,
     /// Self-log record: contacts, trust, settings.
     Record,
+    /// A group member device's sender-key chain for its next messages.
+    SenderKey,
 }
 
 /// The signed header of a conversation-log entry.
@@ -131,6 +133,17 @@ pub enum Content {
     Receipt {
         /// Entries received.
         entries: Vec<EntryHash>,
+    },
+    /// A sender-key distribution (groups): the author device's chain
+    /// `chain`, from `iteration` on, for the member devices this entry's
+    /// pairwise fan-out reaches (`docs/groups.md` §7).
+    SenderKey {
+        /// The chain's id, chosen at random by its device.
+        chain: u32,
+        /// The first iteration `key` opens.
+        iteration: u32,
+        /// The chain key at `iteration`.
+        key: crate::ChainKey,
     },
 }
 

@@ -40,27 +40,80 @@ pub struct PreKeyMessage {
     pub message: RatchetMessage,
 }
 
-/// A pairwise message: a session start or a plain ratchet message.
+/// A sender-key chain's key as a distribution carries it (only ever inside
+/// an end-to-end encrypted body). Compared in constant time, never
+/// printed, wiped when dropped.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct ChainKey(pub [u8; 32]);
+
+impl PartialEq for ChainKey {
+    fn eq(&self, other: &Self) -> bool {
+        kith_crypto::ct_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for ChainKey {}
+
+impl std::fmt::Debug for ChainKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ChainKey(..)")
+    }
+}
+
+impl Drop for ChainKey {
+    fn drop(&mut self) {
+        kith_crypto::zeroize(&mut self.0);
+    }
+}
+
+/// A message under its author device's sender-key chain in a group: one
+/// ciphertext every holder of the chain opens (`docs/groups.md` §7).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SenderKeyMessage {
+    /// The chain (the author device's, named in its distribution).
+    pub chain: u32,
+    /// The message's position in the chain, from 0.
+    pub iteration: u32,
+    /// `nonce (24) || XChaCha20-Poly1305 ciphertext || tag (16)`.
+    #[serde(with = "serde_bytes")]
+    pub ciphertext: Vec<u8>,
+}
+
+/// A message between devices: a session start, a plain ratchet message,
+/// or (in a large group) a message under the author's sender-key chain.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SessionMessage {
     /// Carries X3DH parameters.
     PreKey(PreKeyMessage),
     /// An established session.
     Ratchet(RatchetMessage),
+    /// A group message under a sender-key chain (one envelope, whose
+    /// `recipient` is the author device: whoever holds its chain opens it).
+    SenderKey(SenderKeyMessage),
 }
 
 impl SessionMessage {
-    /// The ratchet message inside.
-    pub fn ratchet(&self) -> &RatchetMessage {
+    /// The ratchet message inside, if pairwise.
+    pub fn ratchet(&self) -> Option<&RatchetMessage> {
         match self {
-            Self::PreKey(p) => &p.message,
-            Self::Ratchet(m) => m,
+            Self::PreKey(p) => Some(&p.message),
+            Self::Ratchet(m) => Some(m),
+            Self::SenderKey(_) => None,
+        }
+    }
+
+    /// The ciphertext inside.
+    pub fn ciphertext(&self) -> &[u8] {
+        match self {
+            Self::PreKey(p) => &p.message.ciphertext,
+            Self::Ratchet(m) => &m.ciphertext,
+            Self::SenderKey(m) => &m.ciphertext,
         }
     }
 
     /// Checks sizes a decoder cannot.
     pub fn check_limits(&self) -> Result<(), WireError> {
-        if self.ratchet().ciphertext.len() > limits::MAX_SESSION_CIPHERTEXT {
+        if self.ciphertext().len() > limits::MAX_SESSION_CIPHERTEXT {
             return Err(WireError::Limit("session ciphertext too long"));
         }
         Ok(())
@@ -89,8 +142,30 @@ pub struct FanOut {
 pub const ENVELOPE_OVERHEAD: usize = 128;
 
 impl FanOut {
+    /// The sender-key message, if this is a sender-key body (one
+    /// envelope; a fan-out never mixes both kinds).
+    pub fn sender_key(&self) -> Option<&SenderKeyMessage> {
+        match self.envelopes.as_slice() {
+            [
+                Envelope {
+                    message: SessionMessage::SenderKey(m),
+                    ..
+                },
+            ] => Some(m),
+            _ => None,
+        }
+    }
+
     /// Checks counts and sizes a decoder cannot.
     pub fn check_limits(&self) -> Result<(), WireError> {
+        let sender_keys = self
+            .envelopes
+            .iter()
+            .filter(|e| matches!(e.message, SessionMessage::SenderKey(_)))
+            .count();
+        if sender_keys > 0 && (sender_keys > 1 || self.envelopes.len() > 1) {
+            return Err(WireError::Limit("a sender-key body has one envelope"));
+        }
         if self.envelopes.len() > limits::MAX_FANOUT_DEVICES {
             return Err(WireError::Limit("too many envelopes"));
         }
@@ -108,7 +183,7 @@ impl FanOut {
     pub fn encoded_bound(&self) -> usize {
         self.envelopes
             .iter()
-            .map(|e| e.message.ratchet().ciphertext.len() + ENVELOPE_OVERHEAD)
+            .map(|e| e.message.ciphertext().len() + ENVELOPE_OVERHEAD)
             .fold(8, usize::saturating_add)
     }
 }
