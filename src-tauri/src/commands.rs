@@ -67,16 +67,27 @@ pub fn qr_svg(uri: String) -> Answer<String> {
 /// The link in a QR code image (PNG or JPEG bytes).
 #[tauri::command]
 #[specta::specta]
-pub fn read_qr(image: Vec<u8>) -> Answer<String> {
-    kith_core::read_qr(&image)
+pub async fn read_qr(image: Vec<u8>) -> Answer<String> {
+    off_the_main_thread(move || kith_core::read_qr(&image)).await
 }
 
 /// The text of a QR code in a camera frame (`width` × `height` grey
 /// levels, row by row), or nothing when it shows no readable code.
 #[tauri::command]
 #[specta::specta]
-pub fn read_qr_frame(width: u32, height: u32, luma: Vec<u8>) -> Answer<Option<String>> {
-    kith_core::read_qr_frame(width, height, luma)
+pub async fn read_qr_frame(width: u32, height: u32, luma: Vec<u8>) -> Answer<Option<String>> {
+    off_the_main_thread(move || kith_core::read_qr_frame(width, height, luma)).await
+}
+
+/// Runs CPU-heavy work (reading a QR code: tens to hundreds of
+/// milliseconds a frame) on a blocking thread: a command without `async`
+/// runs on the main thread and would freeze the window meanwhile.
+async fn off_the_main_thread<T: Send + 'static>(
+    work: impl FnOnce() -> Answer<T> + Send + 'static,
+) -> Answer<T> {
+    tauri::async_runtime::spawn_blocking(work)
+        .await
+        .map_err(|e| CoreError::new("internal", format!("the QR reader stopped: {e}")))?
 }
 
 /// Adds a contact from its `kith:` link.

@@ -396,8 +396,18 @@ async function main() {
     [bobCode],
   );
   if (filming !== true) throw new Error(String(filming));
+  const scanning = Date.now();
   await A.click(button("Scan their code"));
-  await A.waitText("//section/p[@role='status']", /Validated: their code matches/);
+  try {
+    await A.waitText("//section/p[@role='status']", /Validated: their code matches/, 60000);
+  } catch (e) {
+    // Say what the screen showed instead (the camera's status, an error).
+    const said = await A.execute(
+      "return [...document.querySelectorAll('[role=status],[role=alert]')].map((e) => e.textContent).join(' | ');",
+    ).catch(() => "");
+    throw new Error(`${e.message}; the screen said: ${JSON.stringify(said)}`);
+  }
+  console.log(`camera scan: read and validated in ${Date.now() - scanning} ms`);
   await A.waitText("//section//h2//*[@data-testid='trust-badge']", /^validated$/);
   shot(alice.display, "08b-validated-by-camera");
 
