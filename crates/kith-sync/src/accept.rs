@@ -61,7 +61,7 @@ impl<S: Storage> Replica<S> {
                         && (e.header.kind != kith_wire::EntryKind::SenderKey
                             || e.fan_out
                                 .as_ref()
-                                .is_some_and(|f| f.envelopes.iter().any(|v| v.recipient == mine)))
+                                .is_some_and(|f| f.has_envelope_for(&mine)))
                 })
             })
             .map(|id| (conversation, *id))
@@ -263,7 +263,9 @@ impl<S: Storage> Replica<S> {
         if let Some(content) = content {
             self.apply_content(conversation, &content);
         }
-        self.take_sender_key(conversation, &id, now_ms);
+        // Nothing under a new chain can be here yet (it has the
+        // distribution as an ancestor): nothing waits to be opened.
+        self.take_sender_key(conversation, &id);
         let outputs = self.after_group_entry(&conversation, &id);
         self.group_outputs.extend(outputs);
         Ok(())

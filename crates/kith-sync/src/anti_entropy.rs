@@ -80,7 +80,7 @@ impl<S: Storage> Replica<S> {
             let has_envelope = entry
                 .fan_out
                 .as_ref()
-                .is_some_and(|f| f.envelopes.iter().any(|e| e.recipient == *to));
+                .is_some_and(|f| f.has_envelope_for(to));
             // A group's membership changes are re-encrypted for any member
             // device (a newcomer checks the chain of authority before it).
             let shareable = own || entry.header.kind == kith_wire::EntryKind::Membership;

@@ -115,7 +115,9 @@ impl<S: Storage> Replica<S> {
         self.filled.push((conversation, *id));
         self.dirty_entries.insert((conversation, *id));
         self.apply_content(conversation, &content);
-        self.take_sender_key(conversation, id, now_ms);
+        if let Some(chain) = self.take_sender_key(conversation, id) {
+            self.open_waiting(conversation, chain, now_ms);
+        }
     }
 
     /// Re-encrypts a body for one of this account's own devices.
@@ -169,7 +171,7 @@ impl<S: Storage> Replica<S> {
         let has_envelope = entry
             .fan_out
             .as_ref()
-            .is_some_and(|f| f.envelopes.iter().any(|e| e.recipient == *peer));
+            .is_some_and(|f| f.has_envelope_for(peer));
         // A sender-key body is the same for every member device.
         let sender_key = entry
             .fan_out

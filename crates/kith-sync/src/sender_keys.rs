@@ -1,15 +1,17 @@
 //! Sender keys in large groups (`docs/groups.md` §7): which entries go
 //! under this device's chain, starting a new chain (its distribution is
 //! written first, pairwise), encrypting under it, and taking the chains
-//! other member devices distribute.
+//! other member devices distribute (and opening what waited for one).
 
 use kith_wire::{
     Content, ConversationId, ConversationKind, DeviceId, EntryHash, EntryKind, Envelope, FanOut,
     SessionMessage, WireEntry,
 };
 
+use kith_session::RemoteDevice;
+
 use crate::conversation::{Body, Conversation};
-use crate::error::{Result, SyncError};
+use crate::error::Result;
 use crate::io::Output;
 use crate::replica::Replica;
 use crate::storage::Storage;
@@ -40,30 +42,21 @@ impl<S: Storage> Replica<S> {
             && recipients >= self.sender_keys_from
     }
 
-    /// Before writing an entry of `kind`: when it goes under sender keys
-    /// and this device's chain is due (none yet, the member devices
-    /// changed, used up, old), a new chain, distributed first. The chain
-    /// is kept only once its distribution is durable: a crash between the
-    /// two costs one more distribution, never a message nobody can open.
+    /// Before writing an entry under sender keys to `recipients`: when
+    /// this device's chain is due (none yet, the member devices changed,
+    /// used up, old), a new chain, distributed first. The chain is kept
+    /// only once its distribution is durable: a crash between the two
+    /// costs one more distribution, never a message nobody can open.
     pub(crate) fn rotate_if_due(
         &mut self,
         conversation: ConversationId,
-        kind: EntryKind,
+        recipients: &[RemoteDevice],
         now_ms: u64,
     ) -> Result<Vec<Output>> {
-        let conv = self
-            .conversations
-            .get(&conversation)
-            .ok_or(SyncError::UnknownConversation)?;
-        let recipients: Vec<DeviceId> = self
-            .recipient_devices(conv)
-            .iter()
-            .map(|r| r.device)
-            .collect();
-        if !self.under_sender_key(conv, kind, recipients.len())
-            || !self
-                .sessions
-                .sender_chain_due(&conversation, &recipients, now_ms)?
+        let recipients: Vec<DeviceId> = recipients.iter().map(|r| r.device).collect();
+        if !self
+            .sessions
+            .sender_chain_due(&conversation, &recipients, now_ms)?
         {
             return Ok(Vec::new());
         }
@@ -98,17 +91,14 @@ impl<S: Storage> Replica<S> {
     }
 
     /// After an entry's body became readable here: if it distributes
-    /// another device's chain in a group, the chain is held, and that
-    /// device's bodies that were waiting for it are opened.
+    /// another device's chain in a group, the chain is held; the chain is
+    /// returned if it is new here.
     pub(crate) fn take_sender_key(
         &mut self,
         conversation: ConversationId,
         id: &EntryHash,
-        now_ms: u64,
-    ) {
-        let Some(entry) = self.entry(&conversation, id) else {
-            return;
-        };
+    ) -> Option<(DeviceId, u32)> {
+        let entry = self.entry(&conversation, id)?;
         let (
             EntryKind::SenderKey,
             Body::Plain {
@@ -122,11 +112,11 @@ impl<S: Storage> Replica<S> {
             },
         ) = (entry.header.kind, &entry.body)
         else {
-            return;
+            return None;
         };
         let author = entry.header.author_device;
         if author == self.device_id() {
-            return;
+            return None;
         }
         let (chain, iteration, key, order) = (*chain, *iteration, key.clone(), entry.header.seq);
         let given = kith_session::sender_keys::Given {
@@ -138,9 +128,19 @@ impl<S: Storage> Replica<S> {
         let held = self
             .sessions
             .hold_sender_chain(&conversation, author, given);
-        if !held.unwrap_or(false) {
-            return;
-        }
+        held.unwrap_or(false).then_some((author, chain))
+    }
+
+    /// Opens `author`'s bodies under `chain` that were stored unreadable:
+    /// only after a distribution's body arrived late (when it is stored
+    /// readable, nothing under its chain can be here yet: those entries
+    /// have it as an ancestor).
+    pub(crate) fn open_waiting(
+        &mut self,
+        conversation: ConversationId,
+        (author, chain): (DeviceId, u32),
+        now_ms: u64,
+    ) {
         let waiting: Vec<(EntryHash, WireEntry)> = self
             .conversations
             .get(&conversation)

@@ -40,9 +40,26 @@ impl<S: Storage> Replica<S> {
         if content_bytes.len() > limits::MAX_BODY_BYTES {
             return Err(SyncError::Limit("message too long"));
         }
+        let conv = self
+            .conversations
+            .get(&conversation)
+            .ok_or(SyncError::UnknownConversation)?;
+        let mut recipients = self.recipient_devices(conv);
+        for account in extra {
+            for device in self.devices_of(account) {
+                if !recipients.iter().any(|r| r.device == device.device) {
+                    recipients.push(device);
+                }
+            }
+        }
+        let sender_key = self.under_sender_key(conv, kind, recipients.len());
         // A new sender-key chain, if one is due, is distributed first (so
         // it is in this entry's past).
-        let mut outputs = self.rotate_if_due(conversation, kind, now_ms)?;
+        let mut outputs = if sender_key {
+            self.rotate_if_due(conversation, &recipients, now_ms)?
+        } else {
+            Vec::new()
+        };
         let plain = BodyPlain {
             salt: kith_crypto::random::array()?,
             content: content_bytes,
@@ -66,16 +83,7 @@ impl<S: Storage> Replica<S> {
             body_len: u32::try_from(plain.content.len())
                 .map_err(|_| SyncError::Limit("message too long"))?,
         };
-        let mut recipients = self.recipient_devices(conv);
-        for account in extra {
-            for device in self.devices_of(account) {
-                if !recipients.iter().any(|r| r.device == device.device) {
-                    recipients.push(device);
-                }
-            }
-        }
         let plain_bytes = encode(&plain)?;
-        let sender_key = self.under_sender_key(conv, kind, recipients.len());
         // Refused before any session moves: a fan-out over the limit
         // could never travel (AEAD tag and ratchet padding: 64 bytes).
         let per_envelope = plain_bytes.len() + 64 + kith_wire::ENVELOPE_OVERHEAD;

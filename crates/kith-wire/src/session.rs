@@ -142,6 +142,11 @@ pub struct FanOut {
 pub const ENVELOPE_OVERHEAD: usize = 128;
 
 impl FanOut {
+    /// Whether one of its envelopes is for `device`.
+    pub fn has_envelope_for(&self, device: &DeviceId) -> bool {
+        self.envelopes.iter().any(|e| e.recipient == *device)
+    }
+
     /// The sender-key message, if this is a sender-key body (one
     /// envelope; a fan-out never mixes both kinds).
     pub fn sender_key(&self) -> Option<&SenderKeyMessage> {
