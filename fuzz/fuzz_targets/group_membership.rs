@@ -1,5 +1,6 @@
-//! Group membership: arbitrary operations (decoded from the input, with
-//! arbitrary authors and causal pasts) inserted into a group never panic,
+//! Group and room membership: arbitrary operations (decoded from the
+//! input, with arbitrary authors and causal pasts) inserted into a group
+//! or a room (the first byte chooses) never panic,
 //! a refused one changes nothing, and the state is the same when the
 //! accepted ones are inserted again in the same order into a fresh copy.
 #![no_main]
@@ -11,12 +12,16 @@ use libfuzzer_sys::fuzz_target;
 fuzz_target!(|bytes: &[u8]| {
     let creator = AccountId([1; 32]);
     let nonce = [7; 32];
-    let Ok(group) = group_id(ConversationKind::Group, &creator, &nonce) else {
+    let kind = match bytes.first() {
+        Some(b) if b % 2 == 1 => ConversationKind::Room,
+        _ => ConversationKind::Group,
+    };
+    let Ok(group) = group_id(kind, &creator, &nonce) else {
         return;
     };
     let mut m = Membership::new(group);
     let create = GroupOp::Create {
-        kind: ConversationKind::Group,
+        kind,
         name: "Fuzz".into(),
         nonce,
     };

@@ -2,7 +2,7 @@
 
 use kith_identity::invite::{
     DEFAULT_INVITE_TTL_SECS, contact_invite, link_request, parse_uri, qr_png, qr_svg, qr_text,
-    read_qr, read_qr_frame, to_uri,
+    read_qr, read_qr_frame, room_door_secret, room_link, to_uri,
 };
 use kith_identity::{DeviceKeys, IdentityError};
 use kith_wire::InviteKind;
@@ -71,6 +71,69 @@ fn link_requests_use_their_own_scheme() {
         parse_uri(&swapped, 60).unwrap_err(),
         IdentityError::Invite("scheme does not match the invite kind")
     );
+}
+
+#[test]
+fn a_room_link_carries_the_room_and_its_key_never_expires_and_scans_back() {
+    let alice = account("laptop");
+    let room = kith_wire::ConversationId([9; 32]);
+    let key = kith_wire::RoomKey([5; 32]);
+    let link = room_link(&alice.keys, room, "Rustaceans", &key, addresses()).unwrap();
+    let uri = to_uri(&link).unwrap();
+    assert!(uri.starts_with("kith-room:"), "{uri}");
+    assert!(uri.len() < 400, "room link is {} characters", uri.len());
+    let scanned = read_qr(&qr_png(&qr_text(&uri)).unwrap()).unwrap();
+    let parsed = parse_uri(&scanned, u64::MAX).unwrap();
+    assert_eq!(parsed, link);
+    let InviteKind::Room {
+        room: r,
+        name,
+        key: k,
+    } = &parsed.kind
+    else {
+        panic!("kind")
+    };
+    assert_eq!((*r, name.as_str()), (room, "Rustaceans"));
+    assert!(*k == key);
+    assert_eq!(parsed.device, alice.keys.device_id());
+    // The door secret follows from the key and differs from it; another
+    // key gives another secret.
+    assert_eq!(parsed.secret, room_door_secret(&key).unwrap());
+    assert_ne!(
+        room_door_secret(&kith_wire::RoomKey([6; 32])).unwrap(),
+        parsed.secret
+    );
+    // The key is never printed.
+    assert!(!format!("{parsed:?}").contains("[5, 5"));
+}
+
+#[test]
+fn a_room_link_with_a_foreign_secret_or_scheme_is_refused() {
+    let alice = account("laptop");
+    let key = kith_wire::RoomKey([5; 32]);
+    let mut link = room_link(
+        &alice.keys,
+        kith_wire::ConversationId([9; 32]),
+        "r",
+        &key,
+        vec![],
+    )
+    .unwrap();
+    link.secret = kith_wire::InviteSecret([1; 16]);
+    assert_eq!(
+        parse_uri(&to_uri(&link).unwrap(), 0).unwrap_err(),
+        IdentityError::Invite("the room link's secret does not match its key")
+    );
+    link.secret = room_door_secret(&key).unwrap();
+    let uri = to_uri(&link).unwrap();
+    assert!(parse_uri(&uri, 0).is_ok());
+    for scheme in ["kith:", "kith-link:"] {
+        assert_eq!(
+            parse_uri(&uri.replacen("kith-room:", scheme, 1), 0).unwrap_err(),
+            IdentityError::Invite("scheme does not match the invite kind")
+        );
+    }
+    assert!(parse_uri(&uri.replacen("kith-room:", "KITH-ROOM:", 1), 0).is_ok());
 }
 
 #[test]

@@ -24,15 +24,19 @@ const CREATOR: u8 = 1;
 
 impl Log {
     fn new() -> (Self, EntryHash) {
+        Self::of(ConversationKind::Group)
+    }
+
+    fn of(kind: ConversationKind) -> (Self, EntryHash) {
         let nonce = [7u8; 32];
-        let group = group_id(ConversationKind::Group, &account(CREATOR), &nonce).unwrap();
+        let group = group_id(kind, &account(CREATOR), &nonce).unwrap();
         let mut log = Self {
             group,
             ops: Vec::new(),
             next: 0,
         };
         let create = GroupOp::Create {
-            kind: ConversationKind::Group,
+            kind,
             name: "Climbing".into(),
             nonce,
         };
@@ -338,10 +342,158 @@ fn a_removal_that_saw_the_removed_members_change_keeps_it() {
     assert_eq!(at.role_of(&account(2)), Some(Role::Admin));
 }
 
+fn join(n: u8) -> GroupOp {
+    GroupOp::Join {
+        heads: vec![EntryHash([n; 32])],
+    }
+}
+
+fn ban(n: u8) -> GroupOp {
+    GroupOp::Ban {
+        account: account(n),
+    }
+}
+
+/// A room where 2 and 3 joined by themselves and the creator made 3 a
+/// moderator; the promotion's hash.
+fn room_with_moderator() -> (Log, EntryHash) {
+    let (mut log, create) = Log::of(ConversationKind::Room);
+    let j2 = log.push(2, join(2), &[create]);
+    let j3 = log.push(3, join(3), &[j2]);
+    let p = log.push(
+        CREATOR,
+        GroupOp::SetRole {
+            account: account(3),
+            role: Role::Moderator,
+        },
+        &[j3],
+    );
+    (log, p)
+}
+
+#[test]
+fn anyone_joins_a_room_by_itself_and_a_moderator_bans_for_good() {
+    let (mut log, p) = room_with_moderator();
+    let b = log.push(3, ban(2), &[p]);
+    let mut m = log.replay().unwrap();
+    let s = m.state().clone();
+    assert_eq!(s.role_of(&account(3)), Some(Role::Moderator));
+    assert_eq!(
+        status(&s, 2),
+        Some(MemberStatus::Banned {
+            by: account(3),
+            entry: b
+        })
+    );
+    assert_eq!(s.members[&account(3)].added_by, None);
+    assert_eq!(s.members[&account(3)].heads, vec![EntryHash([3; 32])]);
+    let refused = [
+        (2, join(2), "a former member cannot join again"),
+        (3, join(3), "already a member"),
+        (2, GroupOp::Leave, "the author is not a member"),
+        (
+            3,
+            ban(CREATOR),
+            "only a member of a lower role can be banned",
+        ),
+        (3, ban(3), "only a member of a lower role can be banned"),
+        (
+            3,
+            add(5, Role::Member),
+            "only an admin may change the members",
+        ),
+    ];
+    for (i, (author, op, why)) in refused.into_iter().enumerate() {
+        let h = EntryHash([200 + i as u8; 32]);
+        let got = m.insert(h, account(author), op, &[b]);
+        assert_eq!(got, Err(IdentityError::Membership(why)));
+    }
+    // A member who is no moderator may not ban.
+    let j4 = log.push(4, join(4), &[b]);
+    let mut m = log.replay().unwrap();
+    let got = m.insert(EntryHash([230; 32]), account(4), ban(3), &[j4]);
+    assert_eq!(
+        got,
+        Err(IdentityError::Membership(
+            "only a moderator or an admin may ban"
+        ))
+    );
+    assert_eq!(m.state().active().count(), 3);
+}
+
+#[test]
+fn a_group_is_not_joined_by_link_and_bans_nobody() {
+    let (mut log, create) = Log::new();
+    let b = log.push(CREATOR, add(2, Role::Member), &[create]);
+    let mut m = log.replay().unwrap();
+    let before = m.state().clone();
+    assert_eq!(
+        m.insert(EntryHash([240; 32]), account(5), join(5), &[b]),
+        Err(IdentityError::Membership(
+            "only a room is joined by link: a group's admin adds members"
+        ))
+    );
+    assert_eq!(
+        m.insert(EntryHash([241; 32]), account(CREATOR), ban(2), &[b]),
+        Err(IdentityError::Membership(
+            "only a room's members are banned: remove the member"
+        ))
+    );
+    assert_eq!(m.state(), &before);
+}
+
+#[test]
+fn a_ban_by_a_moderator_removed_concurrently_bans_nobody() {
+    let (mut log, p) = room_with_moderator();
+    // The moderator bans 2 while the creator removes the moderator.
+    let _b = log.push(3, ban(2), &[p]);
+    let r = log.push(
+        CREATOR,
+        GroupOp::Remove {
+            account: account(3),
+        },
+        &[p],
+    );
+    let s = log.replay().unwrap().state().clone();
+    assert_eq!(s.role_of(&account(2)), Some(Role::Member));
+    assert!(matches!(
+        status(&s, 3),
+        Some(MemberStatus::Removed { entry, .. }) if entry == r
+    ));
+}
+
+#[test]
+fn a_join_written_without_seeing_the_ban_does_not_bring_the_account_back() {
+    let (mut log, create) = Log::of(ConversationKind::Room);
+    let j2 = log.push(2, join(2), &[create]);
+    let b = log.push(CREATOR, ban(2), &[j2]);
+    // Another device of account 2, which saw neither its join nor the ban
+    // but two later joins, joins again: later than the ban in canonical
+    // order (deeper), it must still not undo it.
+    let j3 = log.push(3, join(3), &[create]);
+    let j4 = log.push(4, join(4), &[j3]);
+    let _again = log.push(2, join(2), &[j4]);
+    for order in [
+        vec![0, 1, 2, 3, 4, 5],
+        vec![0, 3, 4, 5, 1, 2],
+        vec![0, 1, 3, 4, 5, 2],
+    ] {
+        let s = log.replay_order(&order).unwrap().state().clone();
+        assert_eq!(
+            status(&s, 2),
+            Some(MemberStatus::Banned {
+                by: account(CREATOR),
+                entry: b
+            }),
+            "order {order:?}"
+        );
+    }
+}
+
 /// A random history: replicas write what they may from the membership they
 /// see and sometimes learn each other's operations.
-fn history(script: &[(u8, u8, u8)]) -> Log {
-    let (mut log, create) = Log::new();
+fn history(kind: ConversationKind, script: &[(u8, u8, u8)]) -> Log {
+    let (mut log, create) = Log::of(kind);
     // Replica r knows the indices in `known[r]`.
     let mut known: Vec<Vec<usize>> = vec![vec![0]; 4];
     let mut authors = [CREATOR, 2, 3, 4];
@@ -367,7 +519,11 @@ fn history(script: &[(u8, u8, u8)]) -> Log {
             continue;
         }
         let target = account(2 + arg % 8);
-        let op = match what % 5 {
+        let op = match what % 7 {
+            5 => GroupOp::Join {
+                heads: vec![EntryHash([1; 32])],
+            },
+            6 => GroupOp::Ban { account: target },
             1 => GroupOp::Add {
                 account: target,
                 role: if arg % 3 == 0 {
@@ -436,10 +592,11 @@ proptest! {
     /// Any delivery order gives every replica the same members and roles.
     #[test]
     fn membership_converges_whatever_the_order(
-        script in proptest::collection::vec((0u8..4, 0u8..10, 0u8..16), 0..40),
+        script in proptest::collection::vec((0u8..4, 0u8..14, 0u8..16), 0..40),
         seed in proptest::collection::vec(any::<u8>(), 1..64),
     ) {
-        let log = history(&script);
+        let kind = if script.len() % 2 == 0 { ConversationKind::Group } else { ConversationKind::Room };
+        let log = history(kind, &script);
         let written = log.replay().unwrap();
         let shuffled = log.replay_order(&shuffled_causal(&log, &seed)).unwrap();
         prop_assert_eq!(written.state(), shuffled.state());

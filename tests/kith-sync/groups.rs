@@ -14,11 +14,21 @@ pub(crate) fn id_of(sim: &Sim, i: usize) -> AccountId {
 }
 
 pub(crate) fn create(sim: &mut Sim, by: usize, members: &[usize]) -> ConversationId {
+    create_of(sim, ConversationKind::Group, by, members)
+}
+
+/// A group or room of `kind` created by `by` with `members` added.
+pub(crate) fn create_of(
+    sim: &mut Sim,
+    kind: ConversationKind,
+    by: usize,
+    members: &[usize],
+) -> ConversationId {
     let accounts: Vec<AccountId> = members.iter().map(|&i| id_of(sim, i)).collect();
     let now = sim.now_ms;
     let (group, outputs) = sim.devices[by]
         .replica
-        .create_group(ConversationKind::Group, "Climbing", &accounts, now)
+        .create_group(kind, "Climbing", &accounts, now)
         .unwrap();
     sim.route(by, outputs);
     group

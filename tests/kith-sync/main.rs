@@ -9,6 +9,7 @@
 mod directory;
 mod groups;
 mod random;
+mod rooms;
 mod scenarios;
 mod sender_keys;
 

@@ -119,7 +119,12 @@ impl Node {
         let InviteKind::Contact { account, name, .. } = &invite.kind else {
             return Err(CoreError::new(
                 "bad_uri",
-                "this is a device-link request (kith-link:); use `kith link accept`",
+                match invite.kind {
+                    InviteKind::Room { .. } => {
+                        "this is a room link (kith-room:); use `kith room join`"
+                    }
+                    _ => "this is a device-link request (kith-link:); use `kith link accept`",
+                },
             ));
         };
         let account = *account;

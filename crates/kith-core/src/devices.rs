@@ -125,7 +125,12 @@ impl Node {
         let InviteKind::LinkDevice { identity_key, .. } = request.kind else {
             return Err(CoreError::new(
                 "bad_uri",
-                "this is a contact invite (kith:); use `kith contact add`",
+                match request.kind {
+                    InviteKind::Room { .. } => {
+                        "this is a room link (kith-room:); use `kith room join`"
+                    }
+                    _ => "this is a contact invite (kith:); use `kith contact add`",
+                },
             ));
         };
         let addr = endpoint_addr(&request.transport, &request.addresses)?;

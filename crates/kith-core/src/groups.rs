@@ -67,6 +67,7 @@ fn my_role(state: &GroupState, me: &AccountId) -> &'static str {
         Some((MemberStatus::Active, role)) => role.as_str(),
         Some((MemberStatus::Removed { .. }, _)) => "removed",
         Some((MemberStatus::Left { .. }, _)) => "left",
+        Some((MemberStatus::Banned { .. }, _)) => "banned",
         None => "member",
     }
 }

@@ -11,7 +11,9 @@
 use std::io::Cursor;
 use std::net::SocketAddr;
 
-use kith_wire::{Invite, InviteKind, InviteSecret, decode, encode, limits};
+use kith_wire::{
+    ConversationId, Invite, InviteKind, InviteSecret, RoomKey, decode, encode, limits,
+};
 
 use crate::device_log::DeviceLog;
 use crate::error::{IdentityError, Result};
@@ -21,6 +23,8 @@ use crate::keys::DeviceKeys;
 pub const CONTACT_SCHEME: &str = "kith";
 /// Scheme of a device-link request.
 pub const LINK_SCHEME: &str = "kith-link";
+/// Scheme of a public room's link.
+pub const ROOM_SCHEME: &str = "kith-room";
 /// How long an invite stays valid by default: 7 days.
 pub const DEFAULT_INVITE_TTL_SECS: u64 = 7 * 24 * 3600;
 /// How long a device-link request stays valid by default: 10 minutes.
@@ -32,12 +36,17 @@ pub const CHECK_BYTES: usize = 5;
 /// domain-separated BLAKE2b-256 (a one-character change is missed with
 /// probability 2⁻⁴⁰).
 fn check_value(encoded: &[u8]) -> Result<[u8; CHECK_BYTES]> {
-    let hash = kith_crypto::hash::blake2b_256(kith_wire::domain::INVITE_CHECK, &[encoded])?;
-    let mut check = [0u8; CHECK_BYTES];
-    for (out, byte) in check.iter_mut().zip(hash) {
-        *out = byte;
+    truncated_hash(kith_wire::domain::INVITE_CHECK, encoded)
+}
+
+/// The first `N` bytes of a domain-separated BLAKE2b-256 of `data`.
+fn truncated_hash<const N: usize>(domain: kith_crypto::Domain, data: &[u8]) -> Result<[u8; N]> {
+    let hash = kith_crypto::hash::blake2b_256(domain, &[data])?;
+    let mut out = [0u8; N];
+    for (o, byte) in out.iter_mut().zip(hash) {
+        *o = byte;
     }
-    Ok(check)
+    Ok(out)
 }
 
 /// A fresh contact invite from this device.
@@ -93,13 +102,54 @@ pub fn link_request(
     Ok(invite)
 }
 
-/// The URI of an invite: `kith:…` or `kith-link:…` (upper-case base32
-/// body: the encoded invite, then its check value).
-pub fn to_uri(invite: &Invite) -> Result<String> {
-    let scheme = match invite.kind {
+/// The secret a room's link presents at its door: derived from the link
+/// key (every link to the room opens every member device's door; the
+/// secret does not reveal the key).
+pub fn room_door_secret(key: &RoomKey) -> Result<InviteSecret> {
+    Ok(InviteSecret(truncated_hash(
+        kith_wire::domain::ROOM_DOOR,
+        &key.0,
+    )?))
+}
+
+/// A link to a public room, whose door is this device (a member device
+/// of the room): anyone holding it may join. It does not expire.
+pub fn room_link(
+    keys: &DeviceKeys,
+    room: ConversationId,
+    name: &str,
+    key: &RoomKey,
+    addresses: Vec<SocketAddr>,
+) -> Result<Invite> {
+    let invite = Invite {
+        kind: InviteKind::Room {
+            room,
+            name: name.to_owned(),
+            key: key.clone(),
+        },
+        device: keys.device_id(),
+        transport: keys.transport_id(),
+        addresses: addresses.into_iter().take(limits::MAX_ADDRESSES).collect(),
+        secret: room_door_secret(key)?,
+        expires_at: u64::MAX,
+    };
+    invite.check_limits()?;
+    Ok(invite)
+}
+
+/// The scheme of an invite's kind.
+fn scheme_of(kind: &InviteKind) -> &'static str {
+    match kind {
         InviteKind::Contact { .. } => CONTACT_SCHEME,
         InviteKind::LinkDevice { .. } => LINK_SCHEME,
-    };
+        InviteKind::Room { .. } => ROOM_SCHEME,
+    }
+}
+
+/// The URI of an invite: `kith:…`, `kith-link:…` or `kith-room:…`
+/// (upper-case base32 body: the encoded invite, then its check value).
+pub fn to_uri(invite: &Invite) -> Result<String> {
+    let scheme = scheme_of(&invite.kind);
     let mut body = encode(invite)?;
     let check = check_value(&body)?;
     body.extend_from_slice(&check);
@@ -109,20 +159,22 @@ pub fn to_uri(invite: &Invite) -> Result<String> {
     ))
 }
 
-/// Parses a `kith:` or `kith-link:` URI (any case, surrounding whitespace
-/// ignored), checks its limits, and refuses it after expiry.
+/// Parses a `kith:`, `kith-link:` or `kith-room:` URI (any case,
+/// surrounding whitespace ignored), checks its limits, and refuses it
+/// after expiry. A room link's secret must be its key's door secret.
 pub fn parse_uri(uri: &str, now_secs: u64) -> Result<Invite> {
     let uri = uri.trim();
     let (scheme, body) = uri
         .split_once(':')
         .ok_or(IdentityError::Invite("missing scheme"))?;
     let body = body.trim_start_matches("//");
-    let expect_link = if scheme.eq_ignore_ascii_case(CONTACT_SCHEME) {
-        false
-    } else if scheme.eq_ignore_ascii_case(LINK_SCHEME) {
-        true
-    } else {
-        return Err(IdentityError::Invite("not a kith: or kith-link: link"));
+    let Some(expected) = [CONTACT_SCHEME, LINK_SCHEME, ROOM_SCHEME]
+        .into_iter()
+        .find(|s| scheme.eq_ignore_ascii_case(s))
+    else {
+        return Err(IdentityError::Invite(
+            "not a kith:, kith-link: or kith-room: link",
+        ));
     };
     if body.len() > limits::MAX_INVITE_BYTES * 2 {
         return Err(IdentityError::Invite("too long"));
@@ -142,10 +194,16 @@ pub fn parse_uri(uri: &str, now_secs: u64) -> Result<Invite> {
     }
     let invite: Invite = decode(encoded, limits::MAX_INVITE_BYTES)?;
     invite.check_limits()?;
-    let is_link = matches!(invite.kind, InviteKind::LinkDevice { .. });
-    if is_link != expect_link {
+    if scheme_of(&invite.kind) != expected {
         return Err(IdentityError::Invite(
             "scheme does not match the invite kind",
+        ));
+    }
+    if let InviteKind::Room { key, .. } = &invite.kind
+        && !kith_crypto::ct_eq(room_door_secret(key)?.as_bytes(), invite.secret.as_bytes())
+    {
+        return Err(IdentityError::Invite(
+            "the room link's secret does not match its key",
         ));
     }
     if invite.expires_at < now_secs {

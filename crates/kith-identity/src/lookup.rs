@@ -155,7 +155,7 @@ pub fn lookup(name: &str, config: &LookupConfig, now_secs: u64) -> Result<NameLo
         .map_err(|e| IdentityError::Lookup(format!("response is not a kith invite ({e})")))?;
     if !matches!(invite.kind, InviteKind::Contact { .. }) {
         return Err(IdentityError::Lookup(
-            "response is a device link, not a contact".into(),
+            "response is a device link or a room link, not a contact".into(),
         ));
     }
     Ok(NameLookup {

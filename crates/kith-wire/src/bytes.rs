@@ -123,3 +123,45 @@ fixed_bytes!(
     /// invite or a device link. Compared in constant time.
     InviteSecret, 16
 );
+
+/// Defines a 32-byte secret that travels only inside encrypted bodies or
+/// links: compared in constant time, never printed, wiped when dropped.
+macro_rules! secret_key {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, serde::Serialize, serde::Deserialize)]
+        pub struct $name(pub [u8; 32]);
+
+        impl PartialEq for $name {
+            fn eq(&self, other: &Self) -> bool {
+                kith_crypto::ct_eq(&self.0, &other.0)
+            }
+        }
+
+        impl Eq for $name {}
+
+        impl std::fmt::Debug for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(concat!(stringify!($name), "(..)"))
+            }
+        }
+
+        impl Drop for $name {
+            fn drop(&mut self) {
+                kith_crypto::zeroize(&mut self.0);
+            }
+        }
+    };
+}
+
+secret_key!(
+    /// A sender-key chain's key as a distribution carries it (only ever
+    /// inside an end-to-end encrypted body).
+    ChainKey
+);
+secret_key!(
+    /// A public room's link key: whoever holds the room's `kith-room:`
+    /// link holds it; room bodies are sealed under keys derived from it
+    /// (`docs/groups.md` §8).
+    RoomKey
+);

@@ -71,6 +71,20 @@ pub enum GroupOp {
         /// The new name.
         name: String,
     },
+    /// Rooms only: the author's account joins by itself (it holds the
+    /// room's link), as a member. Never an account that was in the room.
+    Join {
+        /// Heads of the joiner's device log (so members who do not know
+        /// it can fetch and check it).
+        heads: Vec<EntryHash>,
+    },
+    /// Rooms only: a moderator or admin bans a member of a lower role.
+    /// What the banned account writes outside the ban's causal past is
+    /// dropped (shown and forwarded by nobody), and it cannot join again.
+    Ban {
+        /// The account banned.
+        account: AccountId,
+    },
 }
 
 /// Most member accounts of one group, removed and departed ones included.
@@ -88,14 +102,14 @@ impl GroupOp {
                 }
                 limits::check_name(name)
             }
-            Self::Add { heads, .. } => {
+            Self::Add { heads, .. } | Self::Join { heads } => {
                 if heads.is_empty() || heads.len() > limits::MAX_INVITE_HEADS {
                     return Err(WireError::Limit("device-log heads of an added member"));
                 }
                 Ok(())
             }
             Self::Rename { name } => limits::check_name(name),
-            Self::Remove { .. } | Self::SetRole { .. } | Self::Leave => Ok(()),
+            Self::Remove { .. } | Self::SetRole { .. } | Self::Leave | Self::Ban { .. } => Ok(()),
         }
     }
 }

@@ -5,7 +5,10 @@ use std::net::SocketAddr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{AccountId, DeviceId, DhKey, EntryHash, InviteSecret, TransportId, WireError, limits};
+use crate::{
+    AccountId, ConversationId, DeviceId, DhKey, EntryHash, InviteSecret, RoomKey, TransportId,
+    WireError, limits,
+};
 
 /// What an invite offers.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -25,6 +28,19 @@ pub enum InviteKind {
         identity_key: DhKey,
         /// The name the new device gives itself.
         name: String,
+    },
+    /// "Join this public room": its id, name and link key. The device is
+    /// a member device that lets link holders in (the invite's secret is
+    /// derived from the key, so every link to the room opens that door);
+    /// the link does not expire.
+    Room {
+        /// The room.
+        room: ConversationId,
+        /// Its name when the link was made (unverified until its log is
+        /// fetched).
+        name: String,
+        /// The room's link key.
+        key: RoomKey,
     },
 }
 
@@ -58,7 +74,9 @@ impl Invite {
                 }
                 limits::check_name(name)
             }
-            InviteKind::LinkDevice { name, .. } => limits::check_name(name),
+            InviteKind::LinkDevice { name, .. } | InviteKind::Room { name, .. } => {
+                limits::check_name(name)
+            }
         }
     }
 }

@@ -28,7 +28,9 @@ mod log;
 mod session;
 mod signed;
 
-pub use bytes::{AccountId, DeviceId, DhKey, EntryHash, InviteSecret, Sig, TransportId};
+pub use bytes::{
+    AccountId, ChainKey, DeviceId, DhKey, EntryHash, InviteSecret, RoomKey, Sig, TransportId,
+};
 pub use codec::{FORMAT_VERSION, decode, encode, encoded_len};
 pub use device_log::{
     DeviceLogEntry, DeviceOp, DeviceRecord, RevokeReason, SignedDeviceEntry, SignedPrekey,
@@ -44,7 +46,7 @@ pub use log::{
     SelfRecord, SignedHeader, Summary, SyncMessage, TrustLevel, WireEntry,
 };
 pub use session::{
-    ChainKey, ENVELOPE_OVERHEAD, Envelope, FanOut, PreKeyMessage, RatchetHeader, RatchetMessage,
+    ENVELOPE_OVERHEAD, Envelope, FanOut, PreKeyMessage, RatchetHeader, RatchetMessage,
     SenderKeyMessage, SessionMessage,
 };
 pub use signed::Signed;
@@ -120,6 +122,8 @@ pub mod domain {
     pub const INVITE_CHECK: Domain = Domain::new("kith-invite-check-v1");
     /// The id of the one-time prekey a device holds for one peer device.
     pub const ONE_TIME_PREKEY_SLOT: Domain = Domain::new("kith-one-time-prekey-slot-v1");
+    /// Deriving a room's door secret (what a joiner presents) from its link key.
+    pub const ROOM_DOOR: Domain = Domain::new("kith-room-door-v1");
 }
 
 /// Length limits of every format.

@@ -40,32 +40,6 @@ pub struct PreKeyMessage {
     pub message: RatchetMessage,
 }
 
-/// A sender-key chain's key as a distribution carries it (only ever inside
-/// an end-to-end encrypted body). Compared in constant time, never
-/// printed, wiped when dropped.
-#[derive(Clone, Serialize, Deserialize)]
-pub struct ChainKey(pub [u8; 32]);
-
-impl PartialEq for ChainKey {
-    fn eq(&self, other: &Self) -> bool {
-        kith_crypto::ct_eq(&self.0, &other.0)
-    }
-}
-
-impl Eq for ChainKey {}
-
-impl std::fmt::Debug for ChainKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("ChainKey(..)")
-    }
-}
-
-impl Drop for ChainKey {
-    fn drop(&mut self) {
-        kith_crypto::zeroize(&mut self.0);
-    }
-}
-
 /// A message under its author device's sender-key chain in a group: one
 /// ciphertext every holder of the chain opens (`docs/groups.md` §7).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

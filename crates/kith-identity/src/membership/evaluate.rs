@@ -35,21 +35,24 @@ impl Graph for Membership {
         self.nodes.get(i).map(|n| Writer {
             account: n.author,
             role: match n.op {
-                GroupOp::Leave => Role::Member,
+                GroupOp::Leave | GroupOp::Join { .. } => Role::Member,
+                GroupOp::Ban { .. } => Role::Moderator,
                 _ => Role::Admin,
             },
         })
     }
 
+    /// The `Create`, and a room's joins: a joiner introduces itself (it
+    /// holds the link). Its writes still end with a ban that counts.
     fn is_genesis(&self, i: usize) -> bool {
         self.nodes
             .get(i)
-            .is_some_and(|n| matches!(n.op, GroupOp::Create { .. }))
+            .is_some_and(|n| matches!(n.op, GroupOp::Create { .. } | GroupOp::Join { .. }))
     }
 
     fn removes(&self, i: usize) -> impl Iterator<Item = Writer> + '_ {
         let target = self.nodes.get(i).and_then(|n| match &n.op {
-            GroupOp::Remove { account } => Some((*account, Role::Admin)),
+            GroupOp::Remove { account } | GroupOp::Ban { account } => Some((*account, Role::Admin)),
             GroupOp::Leave => Some((n.author, Role::Admin)),
             _ => None,
         });
@@ -59,6 +62,7 @@ impl Graph for Membership {
     fn introduces(&self, i: usize) -> impl Iterator<Item = Writer> + '_ {
         let target = self.nodes.get(i).and_then(|n| match &n.op {
             GroupOp::Create { .. } => Some((n.author, Role::Admin)),
+            GroupOp::Join { .. } => Some((n.author, Role::Member)),
             // A promotion vouches for the member too: an admin who kept
             // it saw the member in the group.
             GroupOp::Add { account, role, .. } | GroupOp::SetRole { account, role } => {
@@ -179,5 +183,23 @@ fn apply(state: &mut GroupState, hash: EntryHash, author: AccountId, op: &GroupO
             }
         }
         GroupOp::Rename { name } => state.name = name.clone(),
+        // A join never brings back a banned or departed account (a join
+        // concurrent with its ban may come later in canonical order).
+        GroupOp::Join { heads } => {
+            state.members.entry(author).or_insert_with(|| Member {
+                role: Role::Member,
+                status: MemberStatus::Active,
+                added_by: None,
+                heads: heads.clone(),
+            });
+        }
+        GroupOp::Ban { account } => {
+            if let Some(m) = state.members.get_mut(account).filter(|m| m.is_active()) {
+                m.status = MemberStatus::Banned {
+                    by: author,
+                    entry: hash,
+                };
+            }
+        }
     }
 }

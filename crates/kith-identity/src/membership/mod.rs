@@ -72,6 +72,13 @@ pub enum MemberStatus {
         /// The leave.
         entry: EntryHash,
     },
+    /// Banned from a room by a moderator or admin, in entry `entry`.
+    Banned {
+        /// The moderator or admin.
+        by: AccountId,
+        /// The ban.
+        entry: EntryHash,
+    },
 }
 
 /// One member account (current or former).
@@ -81,9 +88,10 @@ pub struct Member {
     pub role: Role,
     /// Where it stands.
     pub status: MemberStatus,
-    /// Who added it (`None`: the creator).
+    /// Who added it (`None`: the creator, or a room member who joined by
+    /// itself).
     pub added_by: Option<AccountId>,
-    /// Heads of its device log as its adder knew it.
+    /// Heads of its device log as its adder (or itself, joining) knew it.
     pub heads: Vec<EntryHash>,
 }
 
@@ -97,7 +105,9 @@ impl Member {
     pub fn ended_by(&self) -> Option<EntryHash> {
         match self.status {
             MemberStatus::Active => None,
-            MemberStatus::Removed { entry, .. } | MemberStatus::Left { entry } => Some(entry),
+            MemberStatus::Removed { entry, .. }
+            | MemberStatus::Left { entry }
+            | MemberStatus::Banned { entry, .. } => Some(entry),
         }
     }
 }
@@ -311,11 +321,41 @@ impl Membership {
         if first || seen.creator.is_none() {
             return refuse("a membership change must follow the group's creation");
         }
+        if let GroupOp::Join { .. } = op {
+            if seen.kind != Some(ConversationKind::Room) {
+                return refuse("only a room is joined by link: a group's admin adds members");
+            }
+            if seen.members.get(author).is_some_and(Member::is_active) {
+                return refuse("already a member");
+            }
+            if seen.members.contains_key(author) {
+                return refuse("a former member cannot join again");
+            }
+            if seen.members.len() >= MAX_GROUP_MEMBERS {
+                return refuse("the group is full");
+            }
+            return Ok(());
+        }
         let Some(role) = seen.role_of(author) else {
             return refuse("the author is not a member");
         };
         if matches!(op, GroupOp::Leave) {
             return Ok(());
+        }
+        if let GroupOp::Ban { account } = op {
+            if seen.kind != Some(ConversationKind::Room) {
+                return refuse("only a room's members are banned: remove the member");
+            }
+            if role < Role::Moderator {
+                return refuse("only a moderator or an admin may ban");
+            }
+            return match seen.role_of(account) {
+                None => refuse("not a member"),
+                Some(theirs) if theirs >= role => {
+                    refuse("only a member of a lower role can be banned")
+                }
+                Some(_) => Ok(()),
+            };
         }
         if role != Role::Admin {
             return refuse("only an admin may change the members");
@@ -350,7 +390,10 @@ impl Membership {
                 Some(_) => Ok(()),
             },
             GroupOp::Rename { .. } => Ok(()),
-            GroupOp::Create { .. } | GroupOp::Leave => Ok(()),
+            GroupOp::Create { .. }
+            | GroupOp::Leave
+            | GroupOp::Join { .. }
+            | GroupOp::Ban { .. } => Ok(()),
         }
     }
 }
