@@ -117,15 +117,7 @@ impl Node {
     ) -> Result<ContactView> {
         self.ensure_not_revoked()?;
         let InviteKind::Contact { account, name, .. } = &invite.kind else {
-            return Err(CoreError::new(
-                "bad_uri",
-                match invite.kind {
-                    InviteKind::Room { .. } => {
-                        "this is a room link (kith-room:); use `kith room join`"
-                    }
-                    _ => "this is a device-link request (kith-link:); use `kith link accept`",
-                },
-            ));
+            return Err(CoreError::wrong_link(&invite.kind));
         };
         let account = *account;
         if let Some(alias) = alias {

@@ -123,15 +123,7 @@ impl Node {
         self.ensure_not_revoked()?;
         let request = invite::parse_uri(uri, now_secs())?;
         let InviteKind::LinkDevice { identity_key, .. } = request.kind else {
-            return Err(CoreError::new(
-                "bad_uri",
-                match request.kind {
-                    InviteKind::Room { .. } => {
-                        "this is a room link (kith-room:); use `kith room join`"
-                    }
-                    _ => "this is a contact invite (kith:); use `kith contact add`",
-                },
-            ));
+            return Err(CoreError::wrong_link(&request.kind));
         };
         let addr = endpoint_addr(&request.transport, &request.addresses)?;
         let log = self.own_log_entries().await;

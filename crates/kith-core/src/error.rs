@@ -49,6 +49,21 @@ pub const CODES: &[&str] = &[
 ];
 
 impl CoreError {
+    /// A link given to the command for another kind: which command takes it.
+    pub fn wrong_link(kind: &kith_wire::InviteKind) -> Self {
+        use kith_wire::InviteKind;
+        let message = match kind {
+            InviteKind::Contact { .. } => {
+                "this is a contact invite (kith:); use `kith contact add`"
+            }
+            InviteKind::LinkDevice { .. } => {
+                "this is a device-link request (kith-link:); use `kith link accept`"
+            }
+            InviteKind::Room { .. } => "this is a room link (kith-room:); use `kith room join`",
+        };
+        Self::new("bad_uri", message)
+    }
+
     /// An error with `code` and `message`.
     pub fn new(code: &'static str, message: impl Into<String>) -> Self {
         Self {

@@ -325,16 +325,7 @@ impl Membership {
             if seen.kind != Some(ConversationKind::Room) {
                 return refuse("only a room is joined by link: a group's admin adds members");
             }
-            if seen.members.get(author).is_some_and(Member::is_active) {
-                return refuse("already a member");
-            }
-            if seen.members.contains_key(author) {
-                return refuse("a former member cannot join again");
-            }
-            if seen.members.len() >= MAX_GROUP_MEMBERS {
-                return refuse("the group is full");
-            }
-            return Ok(());
+            return may_enter(seen, author, "a former member cannot join again");
         }
         let Some(role) = seen.role_of(author) else {
             return refuse("the author is not a member");
@@ -362,16 +353,7 @@ impl Membership {
         }
         match op {
             GroupOp::Add { account, .. } => {
-                if seen.members.get(account).is_some_and(Member::is_active) {
-                    return refuse("already a member");
-                }
-                if seen.members.contains_key(account) {
-                    return refuse("a former member cannot be added again");
-                }
-                if seen.members.len() >= MAX_GROUP_MEMBERS {
-                    return refuse("the group is full");
-                }
-                Ok(())
+                may_enter(seen, account, "a former member cannot be added again")
             }
             GroupOp::Remove { account } => {
                 if account == author {
@@ -395,5 +377,17 @@ impl Membership {
             | GroupOp::Join { .. }
             | GroupOp::Ban { .. } => Ok(()),
         }
+    }
+}
+
+/// Whether `account` may become a member (added, or joining a room): it
+/// never was one (`former` says why not if it was), and there is room.
+fn may_enter(seen: &GroupState, account: &AccountId, former: &'static str) -> Result<()> {
+    let refuse = |why| Err(IdentityError::Membership(why));
+    match seen.members.get(account) {
+        Some(m) if m.is_active() => refuse("already a member"),
+        Some(_) => refuse(former),
+        None if seen.members.len() >= MAX_GROUP_MEMBERS => refuse("the group is full"),
+        None => Ok(()),
     }
 }
