@@ -125,6 +125,7 @@ impl<S: Storage> Replica<S> {
         }
         let key = self.verifying_key(&header.author_device)?;
         wire.header.verify_with(domain::LOG_ENTRY, &key)?;
+        self.take_joiner_log(&header);
         let conv = self
             .conversations
             .get(&conversation)

@@ -74,6 +74,9 @@ pub struct Conversation {
     /// Groups and rooms: per entry, the membership operations at or before
     /// it that no other one there follows (`groups.rs`).
     pub(crate) membership_upto: BTreeMap<EntryHash, Vec<EntryHash>>,
+    /// Rooms: accounts that came in through the door (a link) and may
+    /// sync the room until they join; in memory only (`rooms.rs`).
+    pub(crate) guests: BTreeSet<AccountId>,
 }
 
 impl Conversation {
@@ -92,6 +95,7 @@ impl Conversation {
             membership: matches!(kind, ConversationKind::Group | ConversationKind::Room)
                 .then(|| Membership::new(id)),
             membership_upto: BTreeMap::new(),
+            guests: BTreeSet::new(),
         }
     }
 

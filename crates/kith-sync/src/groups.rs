@@ -82,6 +82,7 @@ impl Conversation {
         if active.is_empty() || active == self.members {
             return false;
         }
+        self.guests.retain(|g| !active.contains(g));
         self.members = active;
         true
     }
@@ -352,52 +353,67 @@ impl<S: Storage> Replica<S> {
         outputs
     }
 
-    /// Every account that is or was a member of a group this account is in.
+    /// Every account that is or was a member of a group this account is
+    /// in, or of a room it holds the key of (joining it).
     pub fn group_accounts(&self) -> BTreeSet<AccountId> {
         self.conversations
             .values()
-            .filter_map(|c| c.membership.as_ref())
-            .filter(|m| m.state().role_of(&self.account).is_some())
-            .flat_map(|m| m.state().members.keys().copied().collect::<Vec<_>>())
+            .filter_map(|c| c.membership.as_ref().map(|m| (c.id, m)))
+            .filter(|(id, m)| {
+                m.state().role_of(&self.account).is_some() || self.room_keys.contains_key(id)
+            })
+            .flat_map(|(_, m)| m.state().members.keys().copied().collect::<Vec<_>>())
             .filter(|a| *a != self.account)
             .collect()
     }
 
-    /// Whether `account` is a member of a group `peer` is in too.
+    /// Whether `account` is a member of a group `peer` is in too (or of a
+    /// room `peer` came into as a guest).
     pub(crate) fn co_member(&self, account: &AccountId, peer: &AccountId) -> bool {
-        self.conversations
-            .values()
-            .filter_map(|c| c.membership.as_ref())
-            .any(|m| {
+        self.conversations.values().any(|c| {
+            c.membership.as_ref().is_some_and(|m| {
                 let s = m.state();
-                s.role_of(peer).is_some() && s.members.contains_key(account)
+                (s.role_of(peer).is_some() || c.guests.contains(peer))
+                    && s.members.contains_key(account)
             })
+        })
     }
 
     /// A frame of an unknown conversation that starts with a group's
-    /// creation by a known account: the group is taken tentatively (kept
-    /// only if the creation checks out, [`Replica::drop_if_not_group`]).
+    /// creation by a known account (or, for a room whose key this account
+    /// holds, by an account whose log its door device offered): the group
+    /// is taken tentatively (kept only if the creation checks out,
+    /// [`Replica::drop_if_not_group`]).
     pub(crate) fn offer_group(
         &mut self,
         conversation: &ConversationId,
         entries: &[kith_wire::WireEntry],
     ) -> bool {
+        let joining = self.room_keys.contains_key(conversation);
         let creation = entries.iter().find_map(|w| {
             let h: EntryHeader = w.header.peek(kith_wire::limits::MAX_ENTRY_BYTES).ok()?;
+            let known = self.logs.contains_key(&h.author_account)
+                || (joining && self.offered_logs.contains_key(&h.author_account));
             (h.conversation == *conversation
                 && h.seq == 0
                 && h.parents.is_empty()
                 && h.kind == EntryKind::Membership
-                && self.logs.contains_key(&h.author_account))
-            .then_some(h.author_account)
+                && known)
+                .then_some(h.author_account)
         });
         let Some(creator) = creation else {
             return false;
         };
+        self.take_offered_log(&creator);
         // The kind is the creation's; corrected when it is read.
+        let kind = if joining {
+            ConversationKind::Room
+        } else {
+            ConversationKind::Group
+        };
         self.conversations.insert(
             *conversation,
-            Conversation::new(*conversation, ConversationKind::Group, vec![creator]),
+            Conversation::new(*conversation, kind, vec![creator]),
         );
         true
     }

@@ -79,13 +79,32 @@ impl Rules for Group {
 /// receipts; larger ones none (their senders see "sent", not per device).
 pub const GROUP_RECEIPTS_UP_TO: usize = 16;
 
+/// A public room: its members, and guests who came in through its door
+/// (`rooms.rs`), sync it; whose entries count is decided as in a group;
+/// no delivery receipts (a room may have thousands of members).
+struct Room;
+
+impl Rules for Room {
+    fn may_sync(&self, conversation: &Conversation, account: &AccountId) -> bool {
+        conversation.members.contains(account) || conversation.guests.contains(account)
+    }
+
+    fn may_write(&self, _conversation: &Conversation, _account: &AccountId) -> bool {
+        true
+    }
+
+    fn receipts(&self, _conversation: &Conversation) -> bool {
+        false
+    }
+}
+
 /// The rules of a kind.
 pub(crate) fn rules(kind: ConversationKind) -> &'static dyn Rules {
     match kind {
         ConversationKind::SelfLog => &SelfLog,
         ConversationKind::Direct => &Direct,
-        // Rooms are groups until they get rules of their own.
-        ConversationKind::Group | ConversationKind::Room => &Group,
+        ConversationKind::Group => &Group,
+        ConversationKind::Room => &Room,
     }
 }
 

@@ -24,6 +24,7 @@ mod messages;
 mod offers;
 mod receipts;
 mod replica;
+mod rooms;
 mod self_log;
 mod sender_keys;
 pub mod sim;

@@ -76,6 +76,9 @@ pub struct Replica<S> {
     /// From how many recipient devices a group's messages go under
     /// sender keys (`sender_keys.rs`).
     pub(crate) sender_keys_from: usize,
+    /// The link keys of the rooms this account joined or created, from
+    /// the self log (`rooms.rs`).
+    pub(crate) room_keys: BTreeMap<ConversationId, kith_wire::RoomKey>,
 }
 
 impl<S: Storage> Replica<S> {
@@ -106,6 +109,7 @@ impl<S: Storage> Replica<S> {
             offered_logs: BTreeMap::new(),
             group_outputs: Vec::new(),
             sender_keys_from: crate::SENDER_KEYS_FROM_DEVICES,
+            room_keys: BTreeMap::new(),
         };
         replica.reload()?;
         Ok(replica)
@@ -121,6 +125,7 @@ impl<S: Storage> Replica<S> {
         self.filled.clear();
         self.tombstones.clear();
         self.cutoffs.clear();
+        self.room_keys.clear();
         let (records, entries) = self.sessions.store().load().map_err(SyncError::Storage)?;
         let self_id = self_conversation(&self.account)?;
         let mut conversations = BTreeMap::from([(

@@ -101,6 +101,8 @@ impl<S: Storage> Replica<S> {
                 SelfRecord::Setting { key, value } => {
                     state.settings.insert(key.clone(), value.clone());
                 }
+                // Taken by the engine as it arrives (`rooms.rs`).
+                SelfRecord::RoomKey { .. } => {}
             }
         }
         for (conversation, written) in markers {
@@ -146,6 +148,9 @@ impl<S: Storage> Replica<S> {
                 }
             }
             self.purge(*target_conversation);
+        }
+        if let Content::Record(SelfRecord::RoomKey { room, key }) = content {
+            self.room_keys.insert(*room, key.clone());
         }
         // A conversation another of my devices listed: list it here too.
         if let Content::Record(SelfRecord::Conversation { id, kind, members }) = content

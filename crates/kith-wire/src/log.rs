@@ -202,6 +202,14 @@ pub enum SelfRecord {
         /// Its value.
         value: String,
     },
+    /// The link key of a public room I joined or created: every device
+    /// of mine opens the room's door with it (and reads the room).
+    RoomKey {
+        /// The room.
+        room: ConversationId,
+        /// Its link key.
+        key: crate::RoomKey,
+    },
 }
 
 /// An entry as sent: its signed header and, where the sender has one, an
