@@ -17,6 +17,7 @@ use serde_json::Value;
 
 mod groups;
 mod reach;
+mod rooms;
 
 const KITH: &str = env!("CARGO_BIN_EXE_kith");
 

@@ -69,7 +69,7 @@ pub(crate) async fn execute(node: &Node, command: &GroupCommand) -> Result<Value
     }
 }
 
-fn print_group(out: &mut impl Write, g: &Value) -> std::io::Result<()> {
+pub(crate) fn print_group(out: &mut impl Write, g: &Value) -> std::io::Result<()> {
     writeln!(
         out,
         "{}  {}  ({}, you: {})",

@@ -21,6 +21,7 @@ mod human;
 mod inbox;
 mod link;
 mod messages;
+mod room;
 mod sync;
 
 use std::io::Write;
@@ -35,6 +36,7 @@ use device::DeviceCommand;
 use group::GroupCommand;
 use kith_core::{CoreError, NetConfig, Node, Relays};
 use link::LinkCommand;
+use room::RoomCommand;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -155,6 +157,9 @@ pub(crate) enum Command {
     /// Private groups.
     #[command(subcommand)]
     Group(GroupCommand),
+    /// Public rooms: anyone with a room's link reads it and may post.
+    #[command(subcommand)]
+    Room(RoomCommand),
     /// Send a message to a contact or a group (queued; delivered when
     /// possible).
     Send {
@@ -253,6 +258,7 @@ pub(crate) async fn execute(node: &Node, command: &Command) -> Result<Value, Cor
         Command::Link(LinkCommand::Accept { uri }) => link::accept(node, uri).await,
         Command::Device(d) => device::execute(node, d).await,
         Command::Group(g) => group::execute(node, g).await,
+        Command::Room(room) => room::execute(node, room).await,
         Command::Send {
             contact,
             text,
@@ -283,6 +289,7 @@ fn needs_network(command: &Command) -> bool {
         Command::Sync { .. }
             | Command::Link(LinkCommand::Accept { .. })
             | Command::Contact(ContactCommand::Add { .. })
+            | Command::Room(RoomCommand::Join { .. })
     )
 }
 
@@ -317,6 +324,7 @@ async fn run(cli: &Cli, ctx: &Ctx) -> Result<Value, CoreError> {
                 Command::Link(LinkCommand::Accept { uri }) => {
                     link::accept_here(ctx, &node, uri).await
                 }
+                Command::Room(RoomCommand::Join { uri }) => room::join_here(&node, uri).await,
                 _ => execute(&node, other).await,
             };
             node.shutdown().await;
@@ -335,6 +343,7 @@ fn print(out: &mut impl Write, command: &Command, value: &Value) -> std::io::Res
         Command::Contact(c) => contact::print(out, c, value),
         Command::Device(d) => device::print(out, d, value),
         Command::Group(g) => group::print(out, g, value),
+        Command::Room(room) => room::print(out, room, value),
         Command::Link(l) => link::print(out, l, value),
         Command::Send { .. } => messages::print_sent(out, value),
         Command::Conversations => inbox::print_conversations(out, value),

@@ -177,6 +177,32 @@ impl Node {
             return Err(CoreError::new("bad_uri", "not a contact invite"));
         };
         let account = *account;
+        let (log, announcement) = self.knock(invite).await?;
+        if log.account_id() != account {
+            return Err(CoreError::new(
+                "network",
+                "the inviting device sent a device log of another account",
+            ));
+        }
+        check_invite_heads(&log, heads)?;
+        self.learn_contact(log, announcement).await?;
+        let key = redeem_key(&account);
+        self.with(|r| r.storage_mut().profile_write(&[(&key, None)]))
+            .await?;
+        // Sync at once with the device we just met.
+        let node = self.clone();
+        let transport = invite.transport;
+        self.spawn(async move { node.try_connect_transport(transport).await });
+        Ok(())
+    }
+
+    /// Presents an invite's secret to its device on `kith/link/1` with my
+    /// device log: the device's own log (checked: it verifies and has
+    /// that device, at that endpoint, active) and its announcement.
+    pub(crate) async fn knock(
+        &self,
+        invite: &Invite,
+    ) -> Result<(DeviceLog, Option<SignedAnnouncement>)> {
         let addr = endpoint_addr(&invite.transport, &invite.addresses)?;
         let log = self.own_log_entries().await;
         let announcement = self.own_announcement().await;
@@ -198,28 +224,18 @@ impl Node {
             ));
         };
         let log = DeviceLog::from_entries(log)
-            .map_err(|_| CoreError::new("network", "the contact's device log does not verify"))?;
-        if log.account_id() != account
-            || !log
-                .state()
-                .active_devices()
-                .any(|d| d.record.device == invite.device && d.record.transport == invite.transport)
+            .map_err(|_| CoreError::new("network", "the device log it sent does not verify"))?;
+        if !log
+            .state()
+            .active_devices()
+            .any(|d| d.record.device == invite.device && d.record.transport == invite.transport)
         {
             return Err(CoreError::new(
                 "network",
-                "the inviting device sent a device log of another account",
+                "the inviting device sent a device log that is not its own",
             ));
         }
-        check_invite_heads(&log, heads)?;
-        self.learn_contact(log, announcement).await?;
-        let key = redeem_key(&account);
-        self.with(|r| r.storage_mut().profile_write(&[(&key, None)]))
-            .await?;
-        // Sync at once with the device we just met.
-        let node = self.clone();
-        let transport = invite.transport;
-        self.spawn(async move { node.try_connect_transport(transport).await });
-        Ok(())
+        Ok((log, announcement))
     }
 
     /// Takes a contact's verified device log and address; opens the direct
@@ -228,6 +244,18 @@ impl Node {
         &self,
         log: DeviceLog,
         announcement: Option<SignedAnnouncement>,
+    ) -> Result<()> {
+        self.learn_log(log, announcement, true).await
+    }
+
+    /// Takes a verified device log and address (of a contact, or of a
+    /// stranger met at a room's door); `direct`: opens the direct
+    /// conversation with it (contacts only).
+    pub(crate) async fn learn_log(
+        &self,
+        log: DeviceLog,
+        announcement: Option<SignedAnnouncement>,
+        direct: bool,
     ) -> Result<()> {
         let account = log.account_id();
         let bytes = encode_log(&log)?;
@@ -249,7 +277,9 @@ impl Node {
                     .map(|(k, v)| (k.as_str(), Some(v.as_slice())))
                     .collect();
                 r.storage_mut().profile_write(&changes)?;
-                r.open_direct(&account)?;
+                if direct {
+                    r.open_direct(&account)?;
+                }
                 // My other devices learn the contact's devices now, not at
                 // their next connection: its messages verify there at once.
                 Ok::<_, CoreError>((fed.map(|(a, _)| a), r.publish_directory()))

@@ -200,7 +200,7 @@ impl Node {
 
     /// Writes one membership change, refused (with nothing written) if I
     /// may not make it.
-    async fn group_change(
+    pub(crate) async fn group_change(
         &self,
         id: ConversationId,
         op: impl FnOnce(&Replica<Store>) -> Result<GroupOp> + Send,
@@ -251,7 +251,11 @@ impl Node {
 
     /// A member of a group: a contact, or a member's account id (or a
     /// unique prefix of it, 8 hex digits at least).
-    async fn resolve_member(&self, id: &ConversationId, text: &str) -> Result<AccountId> {
+    pub(crate) async fn resolve_member(
+        &self,
+        id: &ConversationId,
+        text: &str,
+    ) -> Result<AccountId> {
         if let Ok(account) = self.resolve_contact(text).await {
             return Ok(account);
         }

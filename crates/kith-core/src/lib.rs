@@ -25,6 +25,7 @@ mod prekeys;
 mod profile;
 mod profile_table;
 mod protection;
+mod rooms;
 mod search;
 mod trust;
 mod views;
@@ -32,7 +33,7 @@ mod views;
 pub use error::{CODES, CoreError, Result};
 pub use host::{Host, MIN_PASSPHRASE_CHARS, NetworkSettings, Status, default_data_dir};
 pub use join::request_link;
-pub use kith_identity::invite::{CONTACT_SCHEME, LINK_SCHEME};
+pub use kith_identity::invite::{CONTACT_SCHEME, LINK_SCHEME, ROOM_SCHEME};
 pub use kith_net::{NetConfig, Relays};
 pub use node::Node;
 pub use protection::{
@@ -41,8 +42,8 @@ pub use protection::{
 };
 pub use views::{
     ContactView, ConversationView, DeviceView, GroupView, Identity, LastMessage, LeftGroup,
-    MemberView, MessagePage, MessageView, NodeEvent, QuoteView, SearchHit, Sent, SyncReport,
-    trust_name,
+    MemberView, MessagePage, MessageView, NodeEvent, QuoteView, RoomCreated, RoomJoined, RoomLink,
+    SearchHit, Sent, SyncReport, trust_name,
 };
 
 /// The QR code of a `kith:` or `kith-link:` link, as an SVG document.

@@ -23,6 +23,10 @@ impl LinkService for Node {
         log: Vec<SignedDeviceEntry>,
         announcement: Option<SignedAnnouncement>,
     ) -> Result<LinkReply, String> {
+        // A room's door first: its secret opens it for anyone, every time.
+        if let Some(room) = self.with(|r| r.room_for_door(&secret)).await {
+            return self.open_door(room, remote, log, announcement).await;
+        }
         let key = invite_key(&secret).map_err(|e| e.to_string())?;
         // Read and removed under one hold of the engine: single use even
         // when dialers race with the same secret.

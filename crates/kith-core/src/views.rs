@@ -134,6 +134,36 @@ pub struct LeftGroup {
     pub left: bool,
 }
 
+/// A room just created, and the link that lets people in.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct RoomCreated {
+    /// Its id.
+    pub group_id: String,
+    /// Its name.
+    pub name: String,
+    /// Its `kith-room:` link, with this device as the door.
+    pub uri: String,
+}
+
+/// A room's link.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct RoomLink {
+    /// The `kith-room:` link, with this device as the door.
+    pub uri: String,
+}
+
+/// A room I joined.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct RoomJoined {
+    /// Its id.
+    pub group_id: String,
+    /// Its name.
+    pub name: String,
+}
+
 /// A message another one answers, as the answer quotes it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]

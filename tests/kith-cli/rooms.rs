@@ -1,0 +1,108 @@
+//! `kith room …` over real processes: a room made by one person, joined by
+//! strangers through its link (one with a daemon, one without), posts
+//! read with their authors' names, a ban, and bad links refused.
+
+use crate::{Device, wait};
+
+/// My role in the room named `name`, as `group list` shows it.
+fn role_in(d: &Device, name: &str) -> Option<String> {
+    d.run(&["group", "list"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["name"] == name)
+        .map(|g| g["role"].as_str().unwrap().to_owned())
+}
+
+fn members_of(d: &Device, name: &str) -> usize {
+    d.run(&["group", "list"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["name"] == name)
+        .map_or(0, |g| g["members"].as_array().unwrap().len())
+}
+
+#[test]
+fn strangers_join_a_room_by_its_link_post_and_get_banned() {
+    let root = tempfile::tempdir().unwrap();
+    let mut a = Device::new(root.path(), "a", 47511);
+    let mut b = Device::new(root.path(), "b", 47512);
+    let c = Device::new(root.path(), "c", 47513);
+    a.init("Alice");
+    b.init("Bob");
+    c.init("Carol");
+    a.start();
+    b.start();
+
+    let created = a.run(&["room", "create", "Town square"]);
+    assert_eq!(created["name"], "Town square");
+    let room_id = created["group_id"].as_str().unwrap().to_owned();
+    let uri = created["uri"].as_str().unwrap().to_owned();
+    assert!(uri.starts_with("kith-room:"), "{uri}");
+    let again = a.run(&["room", "invite", "Town square"]);
+    assert!(again["uri"].as_str().unwrap().starts_with("kith-room:"));
+    let listed = a.run(&["group", "list"]);
+    assert_eq!(listed[0]["kind"], "room");
+    assert_eq!(listed[0]["role"], "admin");
+
+    // Links of another kind, or no link, are refused with a reason.
+    assert_eq!(b.fails(&["room", "join", &a.invite()]), "bad_uri");
+    assert_eq!(b.fails(&["room", "join", "kith-room:NOTALINK"]), "bad_uri");
+    assert_eq!(b.fails(&["contact", "add", &uri]), "bad_uri");
+
+    // Bob, a stranger to Alice, joins through the daemon.
+    let joined = b.run(&["room", "join", &uri]);
+    assert_eq!(
+        joined,
+        serde_json::json!({"group_id": room_id, "name": "Town square"})
+    );
+    assert_eq!(role_in(&b, "Town square").as_deref(), Some("member"));
+    wait("Alice to see Bob join", || {
+        members_of(&a, "Town square") == 2
+    });
+    // Joining again changes nothing.
+    assert_eq!(b.run(&["room", "join", &uri])["group_id"], room_id.as_str());
+
+    b.run(&["send", "Town square", "hello, room"]);
+    a.wait_texts("Town square", &["hello, room"]);
+    let seen = a.run(&["messages", "Town square"]);
+    assert_eq!(seen[0]["author_name"], "Bob");
+    a.run(&["send", "Town square", "welcome, Bob"]);
+    b.wait_texts("Town square", &["hello, room", "welcome, Bob"]);
+    // Neither became the other's contact.
+    for d in [&a, &b] {
+        assert_eq!(d.run(&["contact", "list"]), serde_json::json!([]));
+    }
+
+    // Carol joins without a daemon: the command goes online by itself.
+    let joined = c.run(&["room", "join", &uri]);
+    assert_eq!(joined["group_id"], room_id.as_str());
+    wait("Alice to see Carol join", || {
+        members_of(&a, "Town square") == 3
+    });
+
+    // A member may not ban; the admin bans Bob, who can post no more.
+    let alice = a.run(&["whoami"])["account_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let bob = b.run(&["whoami"])["account_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        b.fails(&["room", "ban", "Town square", &alice]),
+        "not_allowed"
+    );
+    let after = a.run(&["room", "ban", "Town square", &bob]);
+    assert_eq!(after["members"].as_array().unwrap().len(), 2);
+    wait("Bob to learn he was banned", || {
+        role_in(&b, "Town square").as_deref() == Some("banned")
+    });
+    assert_eq!(
+        b.fails(&["send", "Town square", "let me back"]),
+        "not_allowed"
+    );
+    assert_eq!(b.fails(&["room", "join", &uri]), "not_allowed");
+}
