@@ -2,7 +2,7 @@
 //! strangers through its link (one with a daemon, one without), posts
 //! read with their authors' names, a ban, and bad links refused.
 
-use crate::{Device, wait};
+use crate::{Device, befriend, wait};
 
 /// My role in the room named `name`, as `group list` shows it.
 fn role_in(d: &Device, name: &str) -> Option<String> {
@@ -70,9 +70,16 @@ fn strangers_join_a_room_by_its_link_post_and_get_banned() {
     assert_eq!(seen[0]["author_name"], "Bob");
     a.run(&["send", "Town square", "welcome, Bob"]);
     b.wait_texts("Town square", &["hello, room", "welcome, Bob"]);
-    // Neither became the other's contact.
+    // Neither became the other's contact, nor has a direct conversation.
     for d in [&a, &b] {
         assert_eq!(d.run(&["contact", "list"]), serde_json::json!([]));
+        let list = d.run(&["conversations"]);
+        assert!(
+            list.as_array()
+                .unwrap()
+                .iter()
+                .all(|c| c["kind"] != "direct")
+        );
     }
 
     // Carol joins without a daemon: the command goes online by itself.
@@ -81,6 +88,15 @@ fn strangers_join_a_room_by_its_link_post_and_get_banned() {
     wait("Alice to see Carol join", || {
         members_of(&a, "Town square") == 3
     });
+    // Room posts are sealed under the link's key: Carol, who came last,
+    // reads what was written before she came.
+    c.wait_texts("Town square", &["hello, room", "welcome, Bob"]);
+    // People come into a room by its link, not by an admin's add.
+    befriend(&a, &c);
+    assert_eq!(
+        a.fails(&["group", "add", "Town square", "Carol"]),
+        "invalid_input"
+    );
 
     // A member may not ban; the admin bans Bob, who can post no more.
     let alice = a.run(&["whoami"])["account_id"]

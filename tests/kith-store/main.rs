@@ -199,9 +199,7 @@ fn sessions_survive_a_restart_and_never_reach_the_file_in_the_clear() {
         // The initiator's X3DH base key: also the replay cache's row key.
         match &m1 {
             kith_wire::SessionMessage::PreKey(p) => p.base_key.0,
-            kith_wire::SessionMessage::Ratchet(_) | kith_wire::SessionMessage::SenderKey(_) => {
-                panic!("first message is a pre-key message")
-            }
+            _ => panic!("first message is a pre-key message"),
         },
     ]
     .iter()

@@ -7,10 +7,42 @@
 use kith_identity::MemberStatus;
 use kith_identity::invite::room_door_secret;
 use kith_sync::SyncError;
-use kith_wire::{ConversationKind, EntryHash, GroupOp, InviteSecret, Role, SelfRecord};
+use kith_wire::{
+    ConversationId, ConversationKind, EntryHash, GroupOp, InviteSecret, Role, SelfRecord,
+};
 
 use crate::groups::{change, create_of, id_of, readable, say};
 use crate::{account, order, world, world_where};
+
+/// `joiner` redeems the room's link with `door`, as `kith-core` does over
+/// `kith/link/1`: the door lets its account in as a guest, each learns the
+/// other's device log, the joiner keeps the key, and they sync.
+fn knock(sim: &mut kith_sync::sim::Sim, door: usize, joiner: usize, room: ConversationId) {
+    let (door_account, joiner_account) = (id_of(sim, door), id_of(sim, joiner));
+    let key = sim.devices[door].replica.room_key(&room).unwrap().clone();
+    let joiner_log = sim.devices[joiner]
+        .replica
+        .device_log(&joiner_account)
+        .unwrap()
+        .clone();
+    let door_log = sim.devices[door]
+        .replica
+        .device_log(&door_account)
+        .unwrap()
+        .clone();
+    let outputs = sim.devices[door]
+        .replica
+        .admit_guest(&room, joiner_log)
+        .unwrap();
+    sim.route(door, outputs);
+    sim.devices[joiner].replica.update_log(door_log);
+    let now = sim.now_ms;
+    let record = SelfRecord::RoomKey { room, key };
+    let outputs = sim.devices[joiner].replica.record(record, now).unwrap();
+    sim.route(joiner, outputs);
+    sim.connect(door, joiner);
+    assert!(sim.run(20_000));
+}
 
 #[test]
 fn a_stranger_comes_in_through_a_members_door_joins_and_posts() {
@@ -35,47 +67,26 @@ fn a_stranger_comes_in_through_a_members_door_joins_and_posts() {
         .create_room("Town square", now)
         .unwrap();
     sim.route(a1, outputs);
-    for member in [b1, c1] {
-        let op = sim.devices[a1]
-            .replica
-            .add_op(&id_of(&sim, member), Role::Member)
-            .unwrap();
-        change(&mut sim, a1, room, op).unwrap();
-    }
-    assert!(sim.run(20_000));
-    say(&mut sim, a1, room, "welcome").unwrap();
-    // Bob holds the room's link (he was given it): his device is a door.
     let key = sim.devices[a1].replica.room_key(&room).unwrap().clone();
-    let now = sim.now_ms;
-    let record = SelfRecord::RoomKey {
-        room,
-        key: key.clone(),
-    };
-    let outputs = sim.devices[b1].replica.record(record.clone(), now).unwrap();
-    sim.route(b1, outputs);
-    assert!(sim.run(20_000));
     let secret = room_door_secret(&key).unwrap();
-    assert_eq!(sim.devices[b1].replica.room_for_door(&secret), Some(room));
+    assert_eq!(sim.devices[a1].replica.room_for_door(&secret), Some(room));
     let wrong = InviteSecret([7; 16]);
-    assert_eq!(sim.devices[b1].replica.room_for_door(&wrong), None);
-    assert_eq!(sim.devices[c1].replica.room_for_door(&secret), None);
-    // Jo redeems the link with Bob's device: each learns the other's log,
-    // Jo keeps the key, and they connect.
-    let jo = id_of(&sim, j1);
-    let jo_log = sim.devices[j1].replica.device_log(&jo).unwrap().clone();
-    let bob = id_of(&sim, b1);
-    let bob_log = sim.devices[b1].replica.device_log(&bob).unwrap().clone();
-    let outputs = sim.devices[b1]
-        .replica
-        .admit_guest(&room, jo_log.clone())
-        .unwrap();
-    sim.route(b1, outputs);
-    sim.devices[j1].replica.update_log(bob_log);
-    let now = sim.now_ms;
-    let outputs = sim.devices[j1].replica.record(record, now).unwrap();
-    sim.route(j1, outputs);
-    sim.connect(b1, j1);
+    assert_eq!(sim.devices[a1].replica.room_for_door(&wrong), None);
+    assert_eq!(sim.devices[b1].replica.room_for_door(&secret), None);
+    // Bob and Carol come in through Alice's door.
+    for member in [b1, c1] {
+        knock(&mut sim, a1, member, room);
+        let now = sim.now_ms;
+        let outputs = sim.devices[member].replica.join_room(room, now).unwrap();
+        sim.route(member, outputs);
+        assert!(sim.run(20_000));
+    }
+    say(&mut sim, a1, room, "welcome").unwrap();
     assert!(sim.run(20_000));
+    assert_eq!(sim.devices[b1].replica.room_for_door(&secret), Some(room));
+    // Jo redeems the link with Bob's device.
+    knock(&mut sim, b1, j1, room);
+    let jo = id_of(&sim, j1);
     // The room arrived from Bob, created by Alice, whom Jo did not know.
     assert!(sim.devices[j1].replica.room_arrived(&room));
     let alice = id_of(&sim, a1);
@@ -103,6 +114,28 @@ fn a_stranger_comes_in_through_a_members_door_joins_and_posts() {
         );
         assert_eq!(order(&sim, i, &room), order(&sim, a1, &room), "device {i}");
     }
+    // Room bodies are sealed under the room's key: Jo reads what was
+    // written before Jo came, and a post is one envelope, whoever reads it.
+    for i in [j1, j2] {
+        assert_eq!(readable(&sim, i, &room)[0], "welcome", "device {i}");
+    }
+    let conv = sim.devices[j1].replica.conversation(&room).unwrap();
+    let last = conv.in_order().last().unwrap().id;
+    let author = conv.get(&last).unwrap().header.author_device;
+    let index = [a1, b1, c1, j1, j2]
+        .into_iter()
+        .find(|&i| sim.devices[i].replica.device_id() == author)
+        .unwrap();
+    let fan_out = sim.devices[index]
+        .replica
+        .conversation(&room)
+        .unwrap()
+        .get(&last)
+        .unwrap()
+        .fan_out
+        .clone()
+        .unwrap();
+    assert!(fan_out.room().is_some() && fan_out.envelopes.len() == 1);
     // Jo's other device has the key from Jo's self log: a door too.
     assert_eq!(sim.devices[j2].replica.room_for_door(&secret), Some(room));
     // Joining again writes nothing.
@@ -115,6 +148,7 @@ fn a_stranger_comes_in_through_a_members_door_joins_and_posts() {
             .is_empty()
     );
     // Banned, Jo cannot come in through the door again.
+    let jo_log = sim.devices[j1].replica.device_log(&jo).unwrap().clone();
     change(&mut sim, a1, room, GroupOp::Ban { account: jo }).unwrap();
     assert!(sim.run(20_000));
     let err = sim.devices[b1]

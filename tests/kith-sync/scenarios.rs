@@ -740,7 +740,7 @@ fn a_frame_of_far_ahead_headers_costs_one_budget() {
                 let header = match &mut envelope.message {
                     kith_wire::SessionMessage::PreKey(p) => &mut p.message.header,
                     kith_wire::SessionMessage::Ratchet(m) => &mut m.header,
-                    kith_wire::SessionMessage::SenderKey(_) => panic!("a direct conversation"),
+                    _ => panic!("a direct conversation"),
                 };
                 header.dh = far_key;
                 header.pn = kith_session::ratchet::MAX_SKIP;

@@ -286,6 +286,7 @@ fn tampered_for(wire: &WireEntry, device: DeviceId) -> WireEntry {
     for envelope in &mut wire.body.as_mut().unwrap().envelopes {
         let ciphertext = match &mut envelope.message {
             SessionMessage::SenderKey(m) => &mut m.ciphertext,
+            SessionMessage::Room(m) => &mut m.ciphertext,
             _ if envelope.recipient != device => continue,
             SessionMessage::PreKey(p) => &mut p.message.ciphertext,
             SessionMessage::Ratchet(m) => &mut m.ciphertext,

@@ -129,8 +129,10 @@ impl Node {
             return Err(CoreError::new("invalid_input", "this is your own invite"));
         }
         let alias = alias.map(str::to_owned).or_else(|| Some(name.clone()));
-        let has_log = self.with(|r| r.device_log(&account).is_some()).await;
-        if !has_log {
+        // Redeemed unless already a contact: knowing the log (a co-member's)
+        // is not enough, the inviter learns me from the redemption.
+        let known = self.contact_info(&account).await.is_some();
+        if !known {
             let online = self.inner.online.lock().await.is_some();
             let redeemed = if online {
                 match self.redeem(&invite).await {

@@ -148,8 +148,18 @@ impl Node {
     pub async fn group_add(&self, group: &str, contact: &str) -> Result<GroupView> {
         let id = self.resolve_group(group).await?;
         let account = self.resolve_contact(contact).await?;
-        self.group_change(id, move |r| Ok(r.add_op(&account, Role::Member)?))
-            .await
+        self.group_change(id, move |r| {
+            // A room's members hold its link key (it seals the room's
+            // posts): they come in by the link, not by an admin's add.
+            if r.group_state(&id).and_then(|s| s.kind) == Some(ConversationKind::Room) {
+                return Err(CoreError::new(
+                    "invalid_input",
+                    "people join a room by its link: share `kith room invite ROOM`",
+                ));
+            }
+            Ok(r.add_op(&account, Role::Member)?)
+        })
+        .await
     }
 
     /// Removes a member (a contact, or a member's account id).

@@ -33,6 +33,7 @@ mod budget;
 mod error;
 pub mod ratchet;
 pub mod record;
+pub mod room;
 pub mod sender_keys;
 mod sessions;
 pub mod store;

@@ -245,8 +245,11 @@ impl<S: SessionStore> Sessions<S> {
                 }
                 found.ok_or(last)?
             }
-            // Not pairwise: opened with the author's chain (sender_keys.rs).
-            SessionMessage::SenderKey(_) => return Err(SessionError::NoSession),
+            // Not pairwise: opened with the author's chain (sender_keys.rs)
+            // or the room's key (room.rs).
+            SessionMessage::SenderKey(_) | SessionMessage::Room(_) => {
+                return Err(SessionError::NoSession);
+            }
         };
         // The loaded record is a copy: not storing it undoes the ratchet.
         if !accept(plaintext.expose()) {

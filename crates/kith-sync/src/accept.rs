@@ -148,8 +148,15 @@ impl<S: Storage> Replica<S> {
                 held.insert(id, (wire, header));
                 return Ok(None);
             }
-            None => return Err(SyncError::NotMember),
+            None => {
+                self.note_refused_joiner(&header, from);
+                return Err(SyncError::NotMember);
+            }
         }
+        let conv = self
+            .conversations
+            .get(&conversation)
+            .ok_or(SyncError::UnknownConversation)?;
         match conv.place(&id, &header)? {
             Placement::Waiting => {
                 let queue = self.pending.entry(conversation).or_default();

@@ -15,6 +15,30 @@ use crate::io::Output;
 use crate::replica::Replica;
 use crate::storage::Storage;
 
+/// The body in `bytes` if it is the one `header` names (its hash and
+/// length are in the signed header).
+fn matching_plain(header: &EntryHeader, bytes: &[u8]) -> Option<BodyPlain> {
+    decode::<BodyPlain>(bytes, limits::MAX_BODY_BYTES + 64)
+        .ok()
+        .filter(|plain| {
+            body_hash(&plain.salt, &plain.content).is_ok_and(|h| h == header.body_hash)
+                && plain.content.len() == header.body_len as usize
+        })
+}
+
+/// A body whose content decodes, else missing.
+fn readable(plain: BodyPlain) -> Body {
+    match decode::<Content>(&plain.content, limits::MAX_BODY_BYTES) {
+        Ok(content) => Body::Plain { plain, content },
+        Err(_) => Body::Missing,
+    }
+}
+
+/// The readable body in `bytes`, if it is the one `header` names.
+pub(crate) fn readable_body(header: &EntryHeader, bytes: &[u8]) -> Option<Body> {
+    matching_plain(header, bytes).map(readable)
+}
+
 impl<S: Storage> Replica<S> {
     pub(crate) fn open_body(
         &mut self,
@@ -25,6 +49,9 @@ impl<S: Storage> Replica<S> {
         let Some(fan_out) = &wire.body else {
             return Body::Missing;
         };
+        if let Some(message) = fan_out.room() {
+            return self.open_room_body(header, wire.rewrapped_by, message);
+        }
         let sender = match wire.rewrapped_by {
             // Only this account's own devices may re-encrypt for it; a
             // group's membership changes, which every member may read, any
@@ -51,12 +78,7 @@ impl<S: Storage> Replica<S> {
         // body decoded for the check is the one kept.
         let mut body: Option<BodyPlain> = None;
         let matches_header = |bytes: &[u8]| {
-            body = decode::<BodyPlain>(bytes, limits::MAX_BODY_BYTES + 64)
-                .ok()
-                .filter(|plain| {
-                    body_hash(&plain.salt, &plain.content).is_ok_and(|h| h == header.body_hash)
-                        && plain.content.len() == header.body_len as usize
-                });
+            body = matching_plain(header, bytes);
             body.is_some()
         };
         // A large group's message opens with its author's chain.
@@ -78,10 +100,7 @@ impl<S: Storage> Replica<S> {
         if let Some(envelope) = fan_out.envelopes.iter().find(|e| e.recipient == mine) {
             self.ack_due(sender, &envelope.message);
         }
-        match decode::<Content>(&plain.content, limits::MAX_BODY_BYTES) {
-            Ok(content) => Body::Plain { plain, content },
-            Err(_) => Body::Missing,
-        }
+        readable(plain)
     }
 
     pub(crate) fn fill_body(

@@ -348,6 +348,7 @@ impl<S: Storage> Replica<S> {
         new_contacts: bool,
     ) -> Vec<Output> {
         let mut changed = Vec::new();
+        let mut asked = Vec::new();
         for entries in directory.logs {
             // The genesis names the account; a later piece of a log too
             // large for one frame names it in its entries (the log's own
@@ -385,11 +386,12 @@ impl<S: Storage> Replica<S> {
                         && self.offered_logs.len() < MAX_OFFERED_LOGS
                     {
                         self.offered_logs.insert(account, log);
+                        asked.extend(self.ask_again_for_joiner(&account));
                     }
                 }
             }
         }
-        let mut outputs = Vec::new();
+        let mut outputs = asked;
         if !changed.is_empty() {
             self.forget_revoked();
             outputs.push(Output::Event(Event::DirectoryChanged {

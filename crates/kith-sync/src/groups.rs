@@ -239,23 +239,35 @@ impl<S: Storage> Replica<S> {
             now_ms,
         )?;
         if let Some(account) = added {
-            let all: Vec<EntryHash> = self
-                .conversations
-                .get(&conversation)
-                .map(|c| c.in_order().map(|e| e.id).collect())
-                .unwrap_or_default();
-            let devices: Vec<_> = self
-                .connected
-                .iter()
-                .filter(|d| self.account_of(d) == Some(account))
-                .copied()
-                .collect();
-            for device in devices {
-                outputs.extend(self.directory_to(&device));
-                outputs.extend(self.entries_frames(&device, conversation, &all));
-            }
+            outputs.extend(self.send_whole_log(&conversation, &account));
         }
         Ok((id, outputs))
+    }
+
+    /// The directory and a group's whole log, to the connected devices of
+    /// `account` (an account just added, or let into a room).
+    pub(crate) fn send_whole_log(
+        &mut self,
+        conversation: &ConversationId,
+        account: &AccountId,
+    ) -> Vec<Output> {
+        let all: Vec<EntryHash> = self
+            .conversations
+            .get(conversation)
+            .map(|c| c.in_order().map(|e| e.id).collect())
+            .unwrap_or_default();
+        let devices: Vec<_> = self
+            .connected
+            .iter()
+            .filter(|d| self.account_of(d) == Some(*account))
+            .copied()
+            .collect();
+        let mut outputs = Vec::new();
+        for device in devices {
+            outputs.extend(self.directory_to(&device));
+            outputs.extend(self.entries_frames(&device, *conversation, &all));
+        }
+        outputs
     }
 
     /// Every conversation this device holds.

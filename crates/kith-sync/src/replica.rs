@@ -79,6 +79,10 @@ pub struct Replica<S> {
     /// The link keys of the rooms this account joined or created, from
     /// the self log (`rooms.rs`).
     pub(crate) room_keys: BTreeMap<ConversationId, kith_wire::RoomKey>,
+    /// Rooms: accounts whose join was refused here because their device
+    /// log had not arrived yet, and the device that sent it (asked again
+    /// when the log arrives; `rooms.rs`).
+    pub(crate) refused_joiners: BTreeMap<AccountId, DeviceId>,
 }
 
 impl<S: Storage> Replica<S> {
@@ -110,6 +114,7 @@ impl<S: Storage> Replica<S> {
             group_outputs: Vec::new(),
             sender_keys_from: crate::SENDER_KEYS_FROM_DEVICES,
             room_keys: BTreeMap::new(),
+            refused_joiners: BTreeMap::new(),
         };
         replica.reload()?;
         Ok(replica)
@@ -126,6 +131,7 @@ impl<S: Storage> Replica<S> {
         self.tombstones.clear();
         self.cutoffs.clear();
         self.room_keys.clear();
+        self.refused_joiners.clear();
         let (records, entries) = self.sessions.store().load().map_err(SyncError::Storage)?;
         let self_id = self_conversation(&self.account)?;
         let mut conversations = BTreeMap::from([(

@@ -6,10 +6,12 @@
 
 use kith_identity::{DeviceLog, MemberStatus, invite::room_door_secret};
 use kith_wire::{
-    AccountId, ConversationId, ConversationKind, EntryHeader, EntryKind, GroupOp, InviteSecret,
-    RoomKey, SelfRecord,
+    AccountId, ConversationId, ConversationKind, DeviceId, EntryHeader, EntryKind, Envelope,
+    FanOut, GroupOp, InviteSecret, RoomKey, RoomMessage, SelfRecord, SessionMessage,
 };
 
+use crate::bodies::readable_body;
+use crate::conversation::{Body, Conversation};
 use crate::error::{Result, SyncError};
 use crate::io::{Event, Output};
 use crate::replica::Replica;
@@ -18,6 +20,9 @@ use crate::storage::Storage;
 /// Most guests a room holds at once on one device; a newer one takes the
 /// place of another (who may knock again).
 pub const MAX_ROOM_GUESTS: usize = 64;
+
+/// Most joiners waiting for their device logs (`Replica::refused_joiners`).
+const MAX_REFUSED_JOINERS: usize = 256;
 
 impl<S: Storage> Replica<S> {
     /// Creates a public room with this account as its admin, and a fresh
@@ -89,9 +94,13 @@ impl<S: Storage> Replica<S> {
             }
             conv.guests.insert(account);
         }
-        Ok(vec![Output::Event(Event::DirectoryChanged {
+        let mut outputs = vec![Output::Event(Event::DirectoryChanged {
             accounts: vec![account],
-        })])
+        })];
+        // Devices of the guest already connected (a contact, say) get the
+        // room now, not at their next connection.
+        outputs.extend(self.send_whole_log(room, &account));
+        Ok(outputs)
     }
 
     /// A room's membership change signed by a device of an account not
@@ -115,6 +124,33 @@ impl<S: Storage> Replica<S> {
         }
     }
 
+    /// A room's membership change by an account whose log is not here
+    /// yet (frames need not arrive in order: the directory that brings it
+    /// may come after): `from` is asked again once the log arrives.
+    pub(crate) fn note_refused_joiner(&mut self, header: &EntryHeader, from: DeviceId) {
+        let room = self
+            .conversations
+            .get(&header.conversation)
+            .is_some_and(|c| c.kind == ConversationKind::Room);
+        if room
+            && header.kind == EntryKind::Membership
+            && !self.logs.contains_key(&header.author_account)
+            && self.refused_joiners.len() < MAX_REFUSED_JOINERS
+        {
+            self.refused_joiners.insert(header.author_account, from);
+        }
+    }
+
+    /// The log of a joiner refused here arrived (offered by another
+    /// account's device): the device that sent its join is asked again,
+    /// as on a reconnection.
+    pub(crate) fn ask_again_for_joiner(&mut self, account: &AccountId) -> Vec<Output> {
+        match self.refused_joiners.remove(account) {
+            Some(device) => self.hello(&device),
+            None => Vec::new(),
+        }
+    }
+
     /// Takes the log of `account` another account's device offered into
     /// the directory (stored with the outputs of the current input).
     pub(crate) fn take_offered_log(&mut self, account: &AccountId) {
@@ -126,6 +162,61 @@ impl<S: Storage> Replica<S> {
                     accounts: vec![*account],
                 }));
         }
+    }
+
+    /// The key a new entry of `conversation` is sealed under: a room's,
+    /// if this account holds it.
+    pub(crate) fn room_body_key(&self, conversation: &Conversation) -> Option<RoomKey> {
+        (conversation.kind == ConversationKind::Room)
+            .then(|| self.room_keys.get(&conversation.id).cloned())
+            .flatten()
+    }
+
+    /// A room body: one envelope (addressed to this device, its author)
+    /// that every holder of the room's key opens.
+    pub(crate) fn room_body(
+        &self,
+        key: &RoomKey,
+        room: &ConversationId,
+        plain: &[u8],
+    ) -> Result<FanOut> {
+        let me = self.device_id();
+        let message = kith_session::room::room_seal(key, room, &me, plain)?;
+        Ok(FanOut {
+            envelopes: vec![Envelope {
+                recipient: me,
+                message: SessionMessage::Room(message),
+            }],
+        })
+    }
+
+    /// Opens a room body as its author sent it (never re-encrypted: any
+    /// member device forwards it as it is) with the room's key, if this
+    /// account holds it; the body must be the one the header names.
+    pub(crate) fn open_room_body(
+        &self,
+        header: &EntryHeader,
+        rewrapped_by: Option<DeviceId>,
+        message: &RoomMessage,
+    ) -> Body {
+        let key = self
+            .conversations
+            .get(&header.conversation)
+            .filter(|c| rewrapped_by.is_none() && c.kind == ConversationKind::Room)
+            .and_then(|_| self.room_keys.get(&header.conversation));
+        let Some(key) = key else {
+            return Body::Missing;
+        };
+        let opened = kith_session::room::room_open(
+            key,
+            &header.conversation,
+            &header.author_device,
+            message,
+        );
+        opened
+            .ok()
+            .and_then(|bytes| readable_body(header, bytes.expose()))
+            .unwrap_or(Body::Missing)
     }
 
     /// Whether this account holds a room's key and its creation (so it

@@ -52,7 +52,10 @@ impl<S: Storage> Replica<S> {
                 }
             }
         }
-        let sender_key = self.under_sender_key(conv, kind, recipients.len());
+        // A room whose key this account holds: one body every key holder
+        // opens; else pairwise, or sender keys in a large group.
+        let room_key = self.room_body_key(conv);
+        let sender_key = room_key.is_none() && self.under_sender_key(conv, kind, recipients.len());
         // A new sender-key chain, if one is due, is distributed first (so
         // it is in this entry's past).
         let mut outputs = if sender_key {
@@ -87,7 +90,10 @@ impl<S: Storage> Replica<S> {
         // Refused before any session moves: a fan-out over the limit
         // could never travel (AEAD tag and ratchet padding: 64 bytes).
         let per_envelope = plain_bytes.len() + 64 + kith_wire::ENVELOPE_OVERHEAD;
-        if !sender_key && recipients.len().saturating_mul(per_envelope) > limits::MAX_FANOUT_BYTES {
+        if room_key.is_none()
+            && !sender_key
+            && recipients.len().saturating_mul(per_envelope) > limits::MAX_FANOUT_BYTES
+        {
             return Err(SyncError::Limit("message too large for this many devices"));
         }
         let signed: SignedHeader = self
@@ -102,10 +108,10 @@ impl<S: Storage> Replica<S> {
         // A group checks it as it would anyone's: nothing is sent that
         // other members would refuse.
         self.check_group_entry(&conversation, &id, &header, &body)?;
-        let fan_out = if sender_key {
-            self.sender_key_body(&conversation, &plain_bytes)?
-        } else {
-            self.fan_out(&recipients, &plain_bytes)
+        let fan_out = match &room_key {
+            Some(key) => self.room_body(key, &conversation, &plain_bytes)?,
+            None if sender_key => self.sender_key_body(&conversation, &plain_bytes)?,
+            None => self.fan_out(&recipients, &plain_bytes),
         };
         let stored = StoredEntry {
             id,

@@ -46,7 +46,7 @@ pub use log::{
     SelfRecord, SignedHeader, Summary, SyncMessage, TrustLevel, WireEntry,
 };
 pub use session::{
-    ENVELOPE_OVERHEAD, Envelope, FanOut, PreKeyMessage, RatchetHeader, RatchetMessage,
+    ENVELOPE_OVERHEAD, Envelope, FanOut, PreKeyMessage, RatchetHeader, RatchetMessage, RoomMessage,
     SenderKeyMessage, SessionMessage,
 };
 pub use signed::Signed;

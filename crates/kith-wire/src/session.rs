@@ -53,8 +53,19 @@ pub struct SenderKeyMessage {
     pub ciphertext: Vec<u8>,
 }
 
+/// A public room's message: one ciphertext every holder of the room's
+/// link key opens (`docs/groups.md` §8). No forward secrecy.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoomMessage {
+    /// `nonce (24) || XChaCha20-Poly1305 ciphertext || tag (16)`, under
+    /// the room's body key.
+    #[serde(with = "serde_bytes")]
+    pub ciphertext: Vec<u8>,
+}
+
 /// A message between devices: a session start, a plain ratchet message,
-/// or (in a large group) a message under the author's sender-key chain.
+/// (in a large group) a message under the author's sender-key chain, or
+/// (in a public room) a message under the room's key.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SessionMessage {
     /// Carries X3DH parameters.
@@ -64,6 +75,9 @@ pub enum SessionMessage {
     /// A group message under a sender-key chain (one envelope, whose
     /// `recipient` is the author device: whoever holds its chain opens it).
     SenderKey(SenderKeyMessage),
+    /// A room message (one envelope, whose `recipient` is the author
+    /// device: whoever holds the room's link key opens it).
+    Room(RoomMessage),
 }
 
 impl SessionMessage {
@@ -72,7 +86,7 @@ impl SessionMessage {
         match self {
             Self::PreKey(p) => Some(&p.message),
             Self::Ratchet(m) => Some(m),
-            Self::SenderKey(_) => None,
+            Self::SenderKey(_) | Self::Room(_) => None,
         }
     }
 
@@ -82,6 +96,7 @@ impl SessionMessage {
             Self::PreKey(p) => &p.message.ciphertext,
             Self::Ratchet(m) => &m.ciphertext,
             Self::SenderKey(m) => &m.ciphertext,
+            Self::Room(m) => &m.ciphertext,
         }
     }
 
@@ -116,34 +131,53 @@ pub struct FanOut {
 pub const ENVELOPE_OVERHEAD: usize = 128;
 
 impl FanOut {
-    /// Whether one of its envelopes is for `device`.
+    /// Whether one of its envelopes is for `device` (a room body is for
+    /// every device that holds the room's key).
     pub fn has_envelope_for(&self, device: &DeviceId) -> bool {
-        self.envelopes.iter().any(|e| e.recipient == *device)
+        self.room().is_some() || self.envelopes.iter().any(|e| e.recipient == *device)
+    }
+
+    /// The room message, if this is a room body (one envelope).
+    pub fn room(&self) -> Option<&RoomMessage> {
+        match self.only_message() {
+            Some(SessionMessage::Room(m)) => Some(m),
+            _ => None,
+        }
     }
 
     /// The sender-key message, if this is a sender-key body (one
     /// envelope; a fan-out never mixes both kinds).
     pub fn sender_key(&self) -> Option<&SenderKeyMessage> {
+        match self.only_message() {
+            Some(SessionMessage::SenderKey(m)) => Some(m),
+            _ => None,
+        }
+    }
+
+    /// The message of a fan-out of one envelope.
+    fn only_message(&self) -> Option<&SessionMessage> {
         match self.envelopes.as_slice() {
-            [
-                Envelope {
-                    message: SessionMessage::SenderKey(m),
-                    ..
-                },
-            ] => Some(m),
+            [only] => Some(&only.message),
             _ => None,
         }
     }
 
     /// Checks counts and sizes a decoder cannot.
     pub fn check_limits(&self) -> Result<(), WireError> {
-        let sender_keys = self
+        let single = self
             .envelopes
             .iter()
-            .filter(|e| matches!(e.message, SessionMessage::SenderKey(_)))
+            .filter(|e| {
+                matches!(
+                    e.message,
+                    SessionMessage::SenderKey(_) | SessionMessage::Room(_)
+                )
+            })
             .count();
-        if sender_keys > 0 && (sender_keys > 1 || self.envelopes.len() > 1) {
-            return Err(WireError::Limit("a sender-key body has one envelope"));
+        if single > 0 && self.envelopes.len() > 1 {
+            return Err(WireError::Limit(
+                "a sender-key or room body has one envelope",
+            ));
         }
         if self.envelopes.len() > limits::MAX_FANOUT_DEVICES {
             return Err(WireError::Limit("too many envelopes"));
