@@ -98,6 +98,27 @@ fn strangers_join_a_room_by_its_link_post_and_get_banned() {
         "invalid_input"
     );
 
+    // Bob posts spam; a member may not remove it, the admin does, for
+    // everyone.
+    let spam = b.run(&["send", "Town square", "buy now"]);
+    let spam_id = spam["message_id"].as_str().unwrap().to_owned();
+    a.wait_texts("Town square", &["hello, room", "welcome, Bob", "buy now"]);
+    assert_eq!(
+        b.fails(&["room", "remove-post", "Town square", &spam_id]),
+        "not_allowed"
+    );
+    assert_eq!(
+        a.fails(&["room", "remove-post", "Town square", "0000000000"]),
+        "unknown_message"
+    );
+    let removed = a.run(&["room", "remove-post", "Town square", &spam_id[..12]]);
+    assert_eq!(
+        removed,
+        serde_json::json!({"group_id": room_id, "message_id": spam_id, "removed": true})
+    );
+    assert_eq!(a.texts("Town square"), ["hello, room", "welcome, Bob"]);
+    b.wait_texts("Town square", &["hello, room", "welcome, Bob"]);
+
     // A member may not ban; the admin bans Bob, who can post no more.
     let alice = a.run(&["whoami"])["account_id"]
         .as_str()

@@ -422,6 +422,52 @@ fn anyone_joins_a_room_by_itself_and_a_moderator_bans_for_good() {
 }
 
 #[test]
+fn a_moderator_removes_a_post_for_everyone_and_a_member_may_not() {
+    let (mut log, p) = room_with_moderator();
+    let post = EntryHash([90; 32]);
+    let remove = |entry| GroupOp::RemovePost { entry };
+    let r = log.push(3, remove(post), &[p]);
+    let mut m = log.replay().unwrap();
+    assert!(m.state().removed_posts.contains(&post));
+    assert_eq!(
+        m.insert(
+            EntryHash([231; 32]),
+            account(2),
+            remove(EntryHash([91; 32])),
+            &[r]
+        ),
+        Err(IdentityError::Membership(
+            "only a moderator or an admin may remove a post"
+        ))
+    );
+    // Removed concurrently with the moderator's own removal: no effect.
+    let (mut log, p) = room_with_moderator();
+    log.push(3, remove(post), &[p]);
+    log.push(
+        CREATOR,
+        GroupOp::Remove {
+            account: account(3),
+        },
+        &[p],
+    );
+    assert!(log.replay().unwrap().state().removed_posts.is_empty());
+    // Groups have no such thing.
+    let (log, create) = Log::new();
+    let mut m = log.replay().unwrap();
+    assert_eq!(
+        m.insert(
+            EntryHash([232; 32]),
+            account(CREATOR),
+            remove(post),
+            &[create]
+        ),
+        Err(IdentityError::Membership(
+            "posts are removed for everyone in rooms only"
+        ))
+    );
+}
+
+#[test]
 fn a_group_is_not_joined_by_link_and_bans_nobody() {
     let (mut log, create) = Log::new();
     let b = log.push(CREATOR, add(2, Role::Member), &[create]);
@@ -519,7 +565,10 @@ fn history(kind: ConversationKind, script: &[(u8, u8, u8)]) -> Log {
             continue;
         }
         let target = account(2 + arg % 8);
-        let op = match what % 7 {
+        let op = match what % 8 {
+            7 => GroupOp::RemovePost {
+                entry: EntryHash([arg; 32]),
+            },
             5 => GroupOp::Join {
                 heads: vec![EntryHash([1; 32])],
             },

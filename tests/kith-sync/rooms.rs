@@ -225,3 +225,42 @@ fn a_moderators_ban_hides_what_the_banned_wrote_after_it_everywhere() {
         "{err}"
     );
 }
+
+#[test]
+fn a_post_a_moderator_removes_is_gone_everywhere_also_where_it_arrives_later() {
+    let (mut sim, ix) = world(vec![account("a", 1), account("b", 1), account("c", 2)]);
+    let (a1, b1, c1, c2) = (ix[0][0], ix[1][0], ix[2][0], ix[2][1]);
+    sim.connect(a1, b1);
+    sim.connect(a1, c1);
+    let now = sim.now_ms;
+    let (room, outputs) = sim.devices[a1].replica.create_room("Square", now).unwrap();
+    sim.route(a1, outputs);
+    for member in [b1, c1] {
+        knock(&mut sim, a1, member, room);
+        let now = sim.now_ms;
+        let outputs = sim.devices[member].replica.join_room(room, now).unwrap();
+        sim.route(member, outputs);
+        assert!(sim.run(20_000));
+    }
+    // Carol's second device is away; Bob posts, Alice removes the post.
+    say(&mut sim, b1, room, "fine").unwrap();
+    say(&mut sim, b1, room, "spam").unwrap();
+    assert!(sim.run(20_000));
+    let spam = *order(&sim, a1, &room).last().unwrap();
+    let remove = GroupOp::RemovePost { entry: spam };
+    let err = change(&mut sim, c1, room, remove.clone()).unwrap_err();
+    assert!(matches!(err, SyncError::Membership(_)), "{err}");
+    change(&mut sim, a1, room, remove).unwrap();
+    assert!(sim.run(20_000));
+    sim.connect_all();
+    assert!(sim.run(20_000));
+    for i in [a1, b1, c1, c2] {
+        assert_eq!(readable(&sim, i, &room), ["fine"], "device {i}");
+        let conv = sim.devices[i].replica.conversation(&room).unwrap();
+        let entry = conv.get(&spam).cloned();
+        assert!(
+            entry.is_some_and(|e| e.body == kith_sync::Body::Deleted),
+            "device {i}"
+        );
+    }
+}

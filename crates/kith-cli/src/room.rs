@@ -1,4 +1,5 @@
-//! `kith room …`: public rooms: create, invite (the link), join, ban.
+//! `kith room …`: public rooms: create, invite (the link), join, ban,
+//! remove a post.
 // Indexing a `serde_json::Value` by key yields `Null` when the key is
 // missing; it never panics.
 #![allow(clippy::indexing_slicing)]
@@ -41,6 +42,13 @@ pub(crate) enum RoomCommand {
         /// The account (its id, or a unique prefix of it).
         account_id: String,
     },
+    /// Remove a post from a room for everyone (moderators and admins).
+    RemovePost {
+        /// The room.
+        room: String,
+        /// The post's message id (or a unique prefix, 8 hex digits at least).
+        message_id: String,
+    },
 }
 
 /// Runs a room command on an open node.
@@ -50,6 +58,9 @@ pub(crate) async fn execute(node: &Node, command: &RoomCommand) -> Result<Value,
         RoomCommand::Invite { room } => to_value(node.room_invite(room).await?),
         RoomCommand::Join { uri } => to_value(node.join_room(uri).await?),
         RoomCommand::Ban { room, account_id } => to_value(node.room_ban(room, account_id).await?),
+        RoomCommand::RemovePost { room, message_id } => {
+            to_value(node.room_remove_post(room, message_id).await?)
+        }
     }
 }
 
@@ -90,5 +101,10 @@ pub(crate) fn print(
             short(&s(value, "group_id"))
         ),
         RoomCommand::Ban { .. } => crate::group::print_group(out, value),
+        RoomCommand::RemovePost { .. } => writeln!(
+            out,
+            "Removed the post {} for everyone in the room.",
+            short(&s(value, "message_id"))
+        ),
     }
 }

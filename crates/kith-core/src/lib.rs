@@ -42,8 +42,8 @@ pub use protection::{
 };
 pub use views::{
     ContactView, ConversationView, DeviceView, GroupView, Identity, LastMessage, LeftGroup,
-    MemberView, MessagePage, MessageView, NodeEvent, QuoteView, RoomCreated, RoomJoined, RoomLink,
-    SearchHit, Sent, SyncReport, trust_name,
+    MemberView, MessagePage, MessageView, NodeEvent, QuoteView, RemovedPost, RoomCreated,
+    RoomJoined, RoomLink, SearchHit, Sent, SyncReport, trust_name,
 };
 
 /// The QR code of a `kith:` or `kith-link:` link, as an SVG document.

@@ -8,14 +8,14 @@ use std::time::{Duration, Instant};
 use kith_identity::{MemberStatus, invite};
 use kith_net::LinkReply;
 use kith_wire::{
-    ConversationId, ConversationKind, GroupOp, InviteKind, SignedAnnouncement, SignedDeviceEntry,
-    TransportId,
+    ConversationId, ConversationKind, EntryHash, GroupOp, InviteKind, SignedAnnouncement,
+    SignedDeviceEntry, TransportId,
 };
 
 use crate::error::{CoreError, Result};
 use crate::link_service::dialer_log;
 use crate::node::{Node, now_ms, now_secs};
-use crate::views::{GroupView, RoomCreated, RoomJoined, RoomLink};
+use crate::views::{GroupView, RemovedPost, RoomCreated, RoomJoined, RoomLink};
 
 /// How long joining waits for the room's log to arrive from its door.
 const JOIN_WAIT: Duration = Duration::from_secs(30);
@@ -170,6 +170,50 @@ impl Node {
         let account = self.resolve_member(&id, account).await?;
         self.group_change(id, move |_| Ok(GroupOp::Ban { account }))
             .await
+    }
+
+    /// Removes a post from a room for everyone (moderators and admins):
+    /// `message` is its id or a unique prefix of it (8 hex digits at least).
+    pub async fn room_remove_post(&self, room: &str, message: &str) -> Result<RemovedPost> {
+        let id = self.resolve_group(room).await?;
+        let lower = message.trim().to_ascii_lowercase();
+        if lower.len() < 8 {
+            return Err(CoreError::new(
+                "invalid_input",
+                "give at least 8 hex digits of the message id",
+            ));
+        }
+        let found: Vec<EntryHash> = self
+            .with(move |r| {
+                r.messages(&id)
+                    .into_iter()
+                    .map(|(entry, _)| entry)
+                    .filter(|entry| entry.to_hex().starts_with(&lower))
+                    .collect()
+            })
+            .await;
+        let entry = match found.as_slice() {
+            [one] => *one,
+            [] => {
+                return Err(CoreError::new(
+                    "unknown_message",
+                    "no such message in that room",
+                ));
+            }
+            _ => {
+                return Err(CoreError::new(
+                    "ambiguous",
+                    "several messages match; use more of the id",
+                ));
+            }
+        };
+        self.group_change(id, move |_| Ok(GroupOp::RemovePost { entry }))
+            .await?;
+        Ok(RemovedPost {
+            group_id: id.to_hex(),
+            message_id: entry.to_hex(),
+            removed: true,
+        })
     }
 
     /// The door: a stranger presenting a room's secret comes in as a guest

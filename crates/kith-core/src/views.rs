@@ -164,6 +164,18 @@ pub struct RoomJoined {
     pub name: String,
 }
 
+/// A post removed from a room for everyone.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct RemovedPost {
+    /// The room.
+    pub group_id: String,
+    /// The post.
+    pub message_id: String,
+    /// Always true.
+    pub removed: bool,
+}
+
 /// A message another one answers, as the answer quotes it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]

@@ -240,7 +240,8 @@ impl<S: Storage> Replica<S> {
         {
             return Ok(());
         }
-        let deleted = self.is_deleted(&conversation, &id, header.lamport);
+        let deleted = self.is_deleted(&conversation, &id, header.lamport)
+            || self.is_removed_post(&conversation, &id, header.kind);
         let body = if deleted {
             Body::Deleted
         } else {

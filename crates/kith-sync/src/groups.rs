@@ -347,6 +347,16 @@ impl<S: Storage> Replica<S> {
         }
         if let Some(entry) = conv.get(id).cloned() {
             conv.note_membership(&entry);
+            if let Body::Plain {
+                content: Content::Membership(GroupOp::RemovePost { entry: post }),
+                ..
+            } = &entry.body
+            {
+                let gone =
+                    conv.delete_bodies(|e| e.id == *post && e.header.kind != EntryKind::Membership);
+                self.dirty_entries
+                    .extend(gone.into_iter().map(|e| (*conversation, e)));
+            }
         }
         if let Some(kind) = conv.membership.as_ref().and_then(|m| m.state().kind)
             && conv.kind != kind

@@ -6,8 +6,8 @@
 
 use kith_identity::{DeviceLog, MemberStatus, invite::room_door_secret};
 use kith_wire::{
-    AccountId, ConversationId, ConversationKind, DeviceId, EntryHeader, EntryKind, Envelope,
-    FanOut, GroupOp, InviteSecret, RoomKey, RoomMessage, SelfRecord, SessionMessage,
+    AccountId, ConversationId, ConversationKind, DeviceId, EntryHash, EntryHeader, EntryKind,
+    Envelope, FanOut, GroupOp, InviteSecret, RoomKey, RoomMessage, SelfRecord, SessionMessage,
 };
 
 use crate::bodies::readable_body;
@@ -217,6 +217,33 @@ impl<S: Storage> Replica<S> {
             .ok()
             .and_then(|bytes| readable_body(header, bytes.expose()))
             .unwrap_or(Body::Missing)
+    }
+
+    /// A room's key arrived on this device (another of my devices joined
+    /// the room): connected devices are asked again for what we share,
+    /// since a room's entries that came before the key were refused (its
+    /// membership changes must be read to be taken) or stored unreadable
+    /// (asked for again from my own devices, `hello`).
+    pub(crate) fn room_key_arrived(&mut self) {
+        let peers: Vec<DeviceId> = self.connected.iter().copied().collect();
+        for peer in peers {
+            let hello = self.hello(&peer);
+            self.group_outputs.extend(hello);
+        }
+    }
+
+    /// Whether an entry arriving in a room is a post a moderator removed
+    /// (stored without its body; a membership change never is).
+    pub(crate) fn is_removed_post(
+        &self,
+        conversation: &ConversationId,
+        id: &EntryHash,
+        kind: EntryKind,
+    ) -> bool {
+        kind != EntryKind::Membership
+            && self
+                .group_state(conversation)
+                .is_some_and(|s| s.removed_posts.contains(id))
     }
 
     /// Whether this account holds a room's key and its creation (so it

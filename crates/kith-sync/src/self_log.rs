@@ -149,8 +149,11 @@ impl<S: Storage> Replica<S> {
             }
             self.purge(*target_conversation);
         }
-        if let Content::Record(SelfRecord::RoomKey { room, key }) = content {
-            self.room_keys.insert(*room, key.clone());
+        if let Content::Record(SelfRecord::RoomKey { room, key }) = content
+            && self.room_keys.insert(*room, key.clone()).is_none()
+            && !self.conversations.contains_key(room)
+        {
+            self.room_key_arrived();
         }
         // A conversation another of my devices listed: list it here too.
         if let Content::Record(SelfRecord::Conversation { id, kind, members }) = content

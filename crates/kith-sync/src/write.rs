@@ -140,6 +140,7 @@ impl<S: Storage> Replica<S> {
         for device in members {
             outputs.extend(self.entries_frames(&device, conversation, &[id]));
         }
+        outputs.append(&mut self.group_outputs);
         Ok((id, outputs))
     }
 }

@@ -85,6 +85,13 @@ pub enum GroupOp {
         /// The account banned.
         account: AccountId,
     },
+    /// Rooms only: a moderator or admin removes a post for everyone: its
+    /// body is deleted on every device that has this, and it is shown and
+    /// forwarded by nobody. Never a membership change.
+    RemovePost {
+        /// The post (an entry of the room).
+        entry: EntryHash,
+    },
 }
 
 /// Most member accounts of one group, removed and departed ones included.
@@ -109,7 +116,11 @@ impl GroupOp {
                 Ok(())
             }
             Self::Rename { name } => limits::check_name(name),
-            Self::Remove { .. } | Self::SetRole { .. } | Self::Leave | Self::Ban { .. } => Ok(()),
+            Self::Remove { .. }
+            | Self::SetRole { .. }
+            | Self::Leave
+            | Self::Ban { .. }
+            | Self::RemovePost { .. } => Ok(()),
         }
     }
 }

@@ -36,7 +36,7 @@ impl Graph for Membership {
             account: n.author,
             role: match n.op {
                 GroupOp::Leave | GroupOp::Join { .. } => Role::Member,
-                GroupOp::Ban { .. } => Role::Moderator,
+                GroupOp::Ban { .. } | GroupOp::RemovePost { .. } => Role::Moderator,
                 _ => Role::Admin,
             },
         })
@@ -200,6 +200,9 @@ fn apply(state: &mut GroupState, hash: EntryHash, author: AccountId, op: &GroupO
                     entry: hash,
                 };
             }
+        }
+        GroupOp::RemovePost { entry } => {
+            state.removed_posts.insert(*entry);
         }
     }
 }

@@ -26,7 +26,7 @@
 
 mod evaluate;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use kith_crypto::hash::blake2b_256;
 use kith_wire::{
@@ -125,6 +125,8 @@ pub struct GroupState {
     pub members: BTreeMap<AccountId, Member>,
     /// The operations not in any other's causal past.
     pub heads: Vec<EntryHash>,
+    /// Rooms: posts a moderator or admin removed for everyone.
+    pub removed_posts: BTreeSet<EntryHash>,
 }
 
 impl GroupState {
@@ -333,6 +335,15 @@ impl Membership {
         if matches!(op, GroupOp::Leave) {
             return Ok(());
         }
+        if let GroupOp::RemovePost { .. } = op {
+            if seen.kind != Some(ConversationKind::Room) {
+                return refuse("posts are removed for everyone in rooms only");
+            }
+            if role < Role::Moderator {
+                return refuse("only a moderator or an admin may remove a post");
+            }
+            return Ok(());
+        }
         if let GroupOp::Ban { account } = op {
             if seen.kind != Some(ConversationKind::Room) {
                 return refuse("only a room's members are banned: remove the member");
@@ -375,7 +386,8 @@ impl Membership {
             GroupOp::Create { .. }
             | GroupOp::Leave
             | GroupOp::Join { .. }
-            | GroupOp::Ban { .. } => Ok(()),
+            | GroupOp::Ban { .. }
+            | GroupOp::RemovePost { .. } => Ok(()),
         }
     }
 }
