@@ -44,6 +44,17 @@ fn knock(sim: &mut kith_sync::sim::Sim, door: usize, joiner: usize, room: Conver
     assert!(sim.run(20_000));
 }
 
+/// Each of `joiners` comes in through `door` and joins.
+fn come_in(sim: &mut kith_sync::sim::Sim, door: usize, joiners: &[usize], room: ConversationId) {
+    for &member in joiners {
+        knock(sim, door, member, room);
+        let now = sim.now_ms;
+        let outputs = sim.devices[member].replica.join_room(room, now).unwrap();
+        sim.route(member, outputs);
+        assert!(sim.run(20_000));
+    }
+}
+
 #[test]
 fn a_stranger_comes_in_through_a_members_door_joins_and_posts() {
     // Alice, Bob and Carol know each other; Jo (two devices) knows nobody
@@ -74,13 +85,7 @@ fn a_stranger_comes_in_through_a_members_door_joins_and_posts() {
     assert_eq!(sim.devices[a1].replica.room_for_door(&wrong), None);
     assert_eq!(sim.devices[b1].replica.room_for_door(&secret), None);
     // Bob and Carol come in through Alice's door.
-    for member in [b1, c1] {
-        knock(&mut sim, a1, member, room);
-        let now = sim.now_ms;
-        let outputs = sim.devices[member].replica.join_room(room, now).unwrap();
-        sim.route(member, outputs);
-        assert!(sim.run(20_000));
-    }
+    come_in(&mut sim, a1, &[b1, c1], room);
     say(&mut sim, a1, room, "welcome").unwrap();
     assert!(sim.run(20_000));
     assert_eq!(sim.devices[b1].replica.room_for_door(&secret), Some(room));
@@ -235,13 +240,7 @@ fn a_post_a_moderator_removes_is_gone_everywhere_also_where_it_arrives_later() {
     let now = sim.now_ms;
     let (room, outputs) = sim.devices[a1].replica.create_room("Square", now).unwrap();
     sim.route(a1, outputs);
-    for member in [b1, c1] {
-        knock(&mut sim, a1, member, room);
-        let now = sim.now_ms;
-        let outputs = sim.devices[member].replica.join_room(room, now).unwrap();
-        sim.route(member, outputs);
-        assert!(sim.run(20_000));
-    }
+    come_in(&mut sim, a1, &[b1, c1], room);
     // Carol's second device is away; Bob posts, Alice removes the post.
     say(&mut sim, b1, room, "fine").unwrap();
     say(&mut sim, b1, room, "spam").unwrap();
