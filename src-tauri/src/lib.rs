@@ -11,9 +11,11 @@ mod keystore;
 mod links;
 mod log;
 mod notify;
+mod rooms;
 
 use commands::*;
 use kith_core::{Host, NetConfig, NodeEvent};
+use rooms::*;
 use serde::{Deserialize, Serialize};
 use tauri::Manager;
 use tauri_specta::{Event, collect_commands, collect_events};
@@ -71,11 +73,17 @@ impl OpenedLinks {
 /// At most this many opened links wait (a flood of launches keeps the newest).
 const MAX_OPENED_LINKS: usize = 8;
 
-/// Whether `uri` is one of Kith's links (`kith:` invite, `kith-link:` device link).
+/// Whether `uri` is one of Kith's links (`kith:` invite, `kith-link:` device
+/// link, `kith-room:` public room).
 fn is_kith_link(uri: &str) -> bool {
     let ours = |s: &str| {
-        s.eq_ignore_ascii_case(kith_core::CONTACT_SCHEME)
-            || s.eq_ignore_ascii_case(kith_core::LINK_SCHEME)
+        [
+            kith_core::CONTACT_SCHEME,
+            kith_core::LINK_SCHEME,
+            kith_core::ROOM_SCHEME,
+        ]
+        .iter()
+        .any(|ours| s.eq_ignore_ascii_case(ours))
     };
     uri.len() <= 4096 && uri.split_once(':').is_some_and(|(scheme, _)| ours(scheme))
 }
@@ -141,6 +149,11 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             group_remove,
             group_promote,
             group_leave,
+            create_room,
+            room_invite,
+            join_room,
+            room_ban,
+            room_remove_post,
         ])
         .events(collect_events![
             KithEvent,
@@ -334,6 +347,7 @@ mod tests {
             [
                 "https://example.org/kith:x",
                 "kith:AEAC",
+                "kith-room:ROOM",
                 "file:///etc/passwd",
                 "KITH-LINK:ABC",
                 "kithx:no",
@@ -342,7 +356,10 @@ mod tests {
             .map(String::from),
         );
         assert_eq!(newest.as_deref(), Some("KITH-LINK:ABC"));
-        assert_eq!(links.take(), ["kith:AEAC", "KITH-LINK:ABC"]);
+        assert_eq!(
+            links.take(),
+            ["kith:AEAC", "kith-room:ROOM", "KITH-LINK:ABC"]
+        );
         assert!(links.take().is_empty());
         assert_eq!(links.add(["mailto:a@b".to_owned()]), None);
         let long = format!("kith:{}", "A".repeat(5000));

@@ -444,6 +444,56 @@ async function main() {
   await A.click("//nav//button[contains(., 'Bob')]");
   await B.click("//nav//button[contains(., 'Alice')]");
 
+  // A public room: Bob creates one and gets its link; Alice opens the link
+  // from the system (a second launch hands it to her running app) and
+  // joins with a click; Erin, a stranger on the CLI, joins by the link and
+  // posts; Bob, the room's admin, removes her post for everyone.
+  await B.click(button("New room"));
+  await B.type("//label[contains(., 'Name')]//input", "Town square");
+  await B.click(button("Create room"));
+  const roomUri = await waitContent(B, "//*[@data-testid='room-link']", /^kith-room:/);
+  shot(bob.display, "08f-new-room");
+  await accessible(B, "new room");
+  await B.click(button("Open the room"));
+  await B.waitText("//*[@data-testid='room-notice']", /anyone with its link/);
+  const opening = start(app, [roomUri], alice.env);
+  if ((await exited(opening, 20000)) !== 0) throw new Error("the room link's launch failed");
+  await A.waitValue("//input[@aria-label='Room link']", /^kith-room:/);
+  await A.waitText("//*[@role='note']", /Opened from a link/);
+  shot(alice.display, "08g-join-room-from-link");
+  await accessible(A, "join room");
+  await A.click(button("Join"));
+  await A.waitText("//*[@data-testid='group-members']", /Public room · 2 members/, 60000);
+  const erin = ["--local", "--listen", "127.0.0.1:47311", "--data-dir", join(root, "erin")];
+  kith([...erin, "init", "--name", "Erin", "--device-name", "erin-cli"]);
+  kith([...erin, "room", "join", roomUri]);
+  kith([...erin, "send", "Town square", "Hello from Erin"]);
+  const erinDaemon = spawn(cli, ["--json", ...erin, "daemon"], { stdio: ["ignore", "pipe", "inherit"] });
+  children.push(erinDaemon);
+  const erinPost = "//*[@data-testid='message'][contains(., 'Hello from Erin')]";
+  await A.click("//nav//button[contains(., 'Town square')]");
+  await A.waitText(`${erinPost}//*[@data-testid='author']`, /^Erin$/, 60000);
+  await B.waitText(`${erinPost}//*[@data-testid='author']`, /^Erin$/, 60000);
+  shot(alice.display, "08h-room-conversation");
+  await accessible(A, "room conversation");
+  await B.execute("window.confirm = () => true; return true;");
+  await B.click(`${erinPost}//button[normalize-space()='remove for everyone']`);
+  for (let i = 0; ; i++) {
+    const left = await A.execute(
+      "return document.evaluate(arguments[0], document, null, XPathResult.NUMBER_TYPE, null).numberValue;",
+      [`count(${erinPost})`],
+    );
+    if (left === 0) break;
+    if (i > 300) throw new Error("Erin's post is still shown after its removal");
+    await sleep(150);
+  }
+  await B.click(button("Room info"));
+  await B.waitText("//*[@data-testid='group-member'][contains(., 'Erin')]", /member/);
+  shot(bob.display, "08i-room-info");
+  await accessible(B, "room info");
+  await A.click("//nav//button[contains(., 'Bob')]");
+  await B.click("//nav//button[contains(., 'Alice')]");
+
   // A second device for Alice (the CLI), linked from the app, then revoked.
   const linkDir = join(root, "alice-cli");
   const request = spawn(cli, ["--json", "--local", "--listen", "127.0.0.1:47309", "--data-dir", linkDir, "link", "request", "--device-name", "alice-cli", "--wait", "60"], { stdio: ["ignore", "pipe", "inherit"] });

@@ -166,7 +166,7 @@ test("a locked profile asks for its passphrase, says when it is wrong, and locks
   expect(screen.queryByText("Bob")).toBeNull();
 });
 
-test("a kith: link the app was opened with fills the add-contact form; a kith-link: one the devices form", async () => {
+test("a kith: link the app was opened with fills the add-contact form; a kith-link: one the devices form, a kith-room: one the join form", async () => {
   const { emit } = await import("@tauri-apps/api/event");
   let opened = ["https://example.org", "kith:AEACINVITE"];
   mockIPC((cmd) => {
@@ -189,6 +189,12 @@ test("a kith: link the app was opened with fills the add-contact form; a kith-li
   const code = (await screen.findByLabelText("Link code")) as HTMLInputElement;
   expect(code.value).toBe("kith-link:NEWDEVICE");
   expect(screen.getByRole("note").textContent).toMatch(/Link only your own new device/);
+  // A room's link fills the join-a-room form; joining stays a click.
+  opened = ["kith-room:TOWNSQUARE"];
+  await emit("link-opened", { uri: "kith-room:TOWNSQUARE" });
+  const room = (await screen.findByLabelText("Room link")) as HTMLInputElement;
+  expect(room.value).toBe("kith-room:TOWNSQUARE");
+  expect(screen.getByRole("note").textContent).toMatch(/Opened from a link/);
 });
 
 test("a device removed together with its revoker says why and what to do", async () => {

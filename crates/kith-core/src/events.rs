@@ -178,6 +178,12 @@ impl Node {
                         },
                     ) if conversation == self_id => changed_conversation(record)
                         .map(|c| NodeEvent::ConversationChanged { conversation_id: c }),
+                    // A group's or room's membership, roles, policy or a
+                    // post removed for everyone: the screens showing it
+                    // reload.
+                    (EntryKind::Membership, _) => Some(NodeEvent::ConversationChanged {
+                        conversation_id: conversation.to_hex(),
+                    }),
                     (EntryKind::Tombstone, _) if conversation == self_id => {
                         Some(NodeEvent::Deleted {
                             conversation_id: conversation.to_hex(),

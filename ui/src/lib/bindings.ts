@@ -109,6 +109,16 @@ export const commands = {
 	groupPromote: (group: string, member: string) => typedError<GroupView_Serialize, CoreError>(__TAURI_INVOKE("group_promote", { group, member })),
 	/**  Leaves a group on all of my devices. */
 	groupLeave: (group: string) => typedError<LeftGroup, CoreError>(__TAURI_INVOKE("group_leave", { group })),
+	/**  Creates a public room with me as its admin; returns its link. */
+	createRoom: (name: string) => typedError<RoomCreated, CoreError>(__TAURI_INVOKE("create_room", { name })),
+	/**  A room's `kith-room:` link, with this device as its door. */
+	roomInvite: (room: string) => typedError<RoomLink, CoreError>(__TAURI_INVOKE("room_invite", { room })),
+	/**  Joins a room by its `kith-room:` link. */
+	joinRoom: (uri: string) => typedError<RoomJoined, CoreError>(__TAURI_INVOKE("join_room", { uri })),
+	/**  Bans an account from a room (moderators and admins). */
+	roomBan: (room: string, account: string) => typedError<GroupView_Serialize, CoreError>(__TAURI_INVOKE("room_ban", { room, account })),
+	/**  Removes a post from a room for everyone (moderators and admins). */
+	roomRemovePost: (room: string, message: string) => typedError<RemovedPost, CoreError>(__TAURI_INVOKE("room_remove_post", { room, message })),
 };
 
 /** Events */
@@ -601,6 +611,40 @@ export type QuoteView_Serialize = {
 	author_account: string | null,
 	/**  Its text (`None` when it was deleted or has not arrived). */
 	text: string | null,
+};
+
+/**  A post removed from a room for everyone. */
+export type RemovedPost = {
+	/**  The room. */
+	group_id: string,
+	/**  The post. */
+	message_id: string,
+	/**  Always true. */
+	removed: boolean,
+};
+
+/**  A room just created, and the link that lets people in. */
+export type RoomCreated = {
+	/**  Its id. */
+	group_id: string,
+	/**  Its name. */
+	name: string,
+	/**  Its `kith-room:` link, with this device as the door. */
+	uri: string,
+};
+
+/**  A room I joined. */
+export type RoomJoined = {
+	/**  Its id. */
+	group_id: string,
+	/**  Its name. */
+	name: string,
+};
+
+/**  A room's link. */
+export type RoomLink = {
+	/**  The `kith-room:` link, with this device as the door. */
+	uri: string,
 };
 
 /**  A message that matches a search. */
