@@ -154,6 +154,8 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             join_room,
             room_ban,
             room_remove_post,
+            room_set_policy,
+            room_make_moderator,
         ])
         .events(collect_events![
             KithEvent,

@@ -43,3 +43,30 @@ pub async fn room_remove_post(
 ) -> Answer<RemovedPost> {
     host.node().await?.room_remove_post(&room, &message).await
 }
+
+/// Sets who may post in a room (`everyone` or `moderators`) and its slow
+/// mode in seconds (moderators and admins).
+#[tauri::command]
+#[specta::specta]
+pub async fn room_set_policy(
+    host: State<'_, Host>,
+    room: String,
+    posting: String,
+    slow_mode_secs: u32,
+) -> Answer<GroupView> {
+    host.node()
+        .await?
+        .room_set_policy(&room, &posting, slow_mode_secs)
+        .await
+}
+
+/// Makes a member of a room a moderator (admins only).
+#[tauri::command]
+#[specta::specta]
+pub async fn room_make_moderator(
+    host: State<'_, Host>,
+    room: String,
+    member: String,
+) -> Answer<GroupView> {
+    host.node().await?.room_make_moderator(&room, &member).await
+}

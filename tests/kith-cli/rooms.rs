@@ -119,6 +119,57 @@ fn strangers_join_a_room_by_its_link_post_and_get_banned() {
     assert_eq!(a.texts("Town square"), ["hello, room", "welcome, Bob"]);
     b.wait_texts("Town square", &["hello, room", "welcome, Bob"]);
 
+    // The admin makes it an announcement room, then opens it again with a
+    // slow mode; a member may not change that.
+    assert_eq!(
+        b.fails(&[
+            "room",
+            "set-policy",
+            "Town square",
+            "--posting",
+            "moderators"
+        ]),
+        "not_allowed"
+    );
+    assert_eq!(
+        a.fails(&["room", "set-policy", "Town square", "--posting", "nobody"]),
+        "invalid_input"
+    );
+    let policy = a.run(&[
+        "room",
+        "set-policy",
+        "Town square",
+        "--posting",
+        "moderators",
+    ]);
+    assert_eq!(policy["posting"], "moderators");
+    wait("Bob to learn the room's policy", || {
+        b.run(&["group", "list"])[0]["posting"] == "moderators"
+    });
+    assert_eq!(b.fails(&["send", "Town square", "may I?"]), "not_allowed");
+    let policy = a.run(&["room", "set-policy", "Town square", "--slow-mode", "3600"]);
+    assert_eq!(
+        (&policy["posting"], &policy["slow_mode_secs"]),
+        (&"everyone".into(), &3600.into())
+    );
+    wait("Bob to learn the slow mode", || {
+        b.run(&["group", "list"])[0]["slow_mode_secs"] == 3600
+    });
+    // Bob posted minutes ago: not again within the hour. Admins and
+    // moderators are not slowed.
+    assert_eq!(b.fails(&["send", "Town square", "again"]), "not_allowed");
+    a.run(&["send", "Town square", "rules: one post an hour"]);
+    a.run(&["send", "Town square", "thanks"]);
+    b.wait_texts(
+        "Town square",
+        &[
+            "hello, room",
+            "welcome, Bob",
+            "rules: one post an hour",
+            "thanks",
+        ],
+    );
+
     // A member may not ban; the admin bans Bob, who can post no more.
     let alice = a.run(&["whoami"])["account_id"]
         .as_str()

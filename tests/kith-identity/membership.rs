@@ -4,8 +4,8 @@
 
 use std::collections::BTreeMap;
 
-use kith_identity::{GroupState, IdentityError, MemberStatus, Membership, group_id};
-use kith_wire::{AccountId, ConversationKind, EntryHash, GroupOp, Role};
+use kith_identity::{GroupState, IdentityError, MemberStatus, Membership, RoomPolicy, group_id};
+use kith_wire::{AccountId, ConversationKind, EntryHash, GroupOp, Posting, Role};
 use proptest::prelude::*;
 
 fn account(n: u8) -> AccountId {
@@ -468,6 +468,52 @@ fn a_moderator_removes_a_post_for_everyone_and_a_member_may_not() {
 }
 
 #[test]
+fn a_moderator_sets_who_posts_and_the_slow_mode_and_a_member_may_not() {
+    let (mut log, p) = room_with_moderator();
+    let policy = |posting, slow_mode_secs| GroupOp::SetPolicy {
+        posting,
+        slow_mode_secs,
+    };
+    assert_eq!(log.replay().unwrap().state().policy, RoomPolicy::default());
+    let s1 = log.push(3, policy(Posting::Moderators, 0), &[p]);
+    let s2 = log.push(CREATOR, policy(Posting::Everyone, 30), &[s1]);
+    let mut m = log.replay().unwrap();
+    assert_eq!(
+        m.state().policy,
+        RoomPolicy {
+            posting: Posting::Everyone,
+            slow_mode_secs: 30
+        }
+    );
+    assert_eq!(
+        m.insert(
+            EntryHash([233; 32]),
+            account(2),
+            policy(Posting::Everyone, 0),
+            &[s2]
+        ),
+        Err(IdentityError::Membership(
+            "only a moderator or an admin may set who posts"
+        ))
+    );
+    let (log, create) = Log::new();
+    let mut m = log.replay().unwrap();
+    assert_eq!(
+        m.insert(
+            EntryHash([234; 32]),
+            account(CREATOR),
+            policy(Posting::Moderators, 0),
+            &[create]
+        ),
+        Err(IdentityError::Membership(
+            "a posting policy is for rooms only"
+        ))
+    );
+    // Over a day of slow mode does not even decode as valid.
+    assert!(policy(Posting::Everyone, 86_401).check_limits().is_err());
+}
+
+#[test]
 fn a_group_is_not_joined_by_link_and_bans_nobody() {
     let (mut log, create) = Log::new();
     let b = log.push(CREATOR, add(2, Role::Member), &[create]);
@@ -565,7 +611,15 @@ fn history(kind: ConversationKind, script: &[(u8, u8, u8)]) -> Log {
             continue;
         }
         let target = account(2 + arg % 8);
-        let op = match what % 8 {
+        let op = match what % 9 {
+            8 => GroupOp::SetPolicy {
+                posting: if arg % 2 == 0 {
+                    Posting::Everyone
+                } else {
+                    Posting::Moderators
+                },
+                slow_mode_secs: u32::from(arg),
+            },
             7 => GroupOp::RemovePost {
                 entry: EntryHash([arg; 32]),
             },

@@ -8,7 +8,7 @@ use kith_identity::MemberStatus;
 use kith_identity::invite::room_door_secret;
 use kith_sync::SyncError;
 use kith_wire::{
-    ConversationId, ConversationKind, EntryHash, GroupOp, InviteSecret, Role, SelfRecord,
+    ConversationId, ConversationKind, EntryHash, GroupOp, InviteSecret, Posting, Role, SelfRecord,
 };
 
 use crate::groups::{change, create_of, id_of, readable, say};
@@ -261,5 +261,67 @@ fn a_post_a_moderator_removes_is_gone_everywhere_also_where_it_arrives_later() {
             entry.is_some_and(|e| e.body == kith_sync::Body::Deleted),
             "device {i}"
         );
+    }
+}
+
+#[test]
+fn a_rooms_policy_holds_who_posts_and_the_slow_mode_of_member_devices() {
+    let (mut sim, ix) = world(vec![account("a", 1), account("b", 1), account("c", 1)]);
+    let (a1, b1, c1) = (ix[0][0], ix[1][0], ix[2][0]);
+    sim.connect(a1, b1);
+    sim.connect(a1, c1);
+    let now = sim.now_ms;
+    let (room, outputs) = sim.devices[a1].replica.create_room("News", now).unwrap();
+    sim.route(a1, outputs);
+    come_in(&mut sim, a1, &[b1, c1], room);
+    let carol = id_of(&sim, c1);
+    let promote = GroupOp::SetRole {
+        account: carol,
+        role: Role::Moderator,
+    };
+    change(&mut sim, a1, room, promote).unwrap();
+    // A member may not set the policy; the moderator makes it an
+    // announcement room.
+    let policy = |posting, slow_mode_secs| GroupOp::SetPolicy {
+        posting,
+        slow_mode_secs,
+    };
+    assert!(change(&mut sim, b1, room, policy(Posting::Everyone, 0)).is_err());
+    assert!(sim.run(20_000));
+    change(&mut sim, c1, room, policy(Posting::Moderators, 0)).unwrap();
+    assert!(sim.run(20_000));
+    let err = say(&mut sim, b1, room, "may I?").unwrap_err();
+    assert!(
+        matches!(err, SyncError::Membership(w) if w.contains("only moderators")),
+        "{err}"
+    );
+    say(&mut sim, c1, room, "announcement").unwrap();
+    // Then everyone may post again, once a minute per member device.
+    change(&mut sim, c1, room, policy(Posting::Everyone, 60)).unwrap();
+    assert!(sim.run(20_000));
+    say(&mut sim, b1, room, "first").unwrap();
+    let err = say(&mut sim, b1, room, "second").unwrap_err();
+    assert!(
+        matches!(err, SyncError::Membership(w) if w.contains("slow mode")),
+        "{err}"
+    );
+    say(&mut sim, c1, room, "moderators are not slowed").unwrap();
+    say(&mut sim, c1, room, "not at all").unwrap();
+    sim.now_ms += 60_000;
+    say(&mut sim, b1, room, "a minute later").unwrap();
+    assert!(sim.run(20_000));
+    let mut want = vec![
+        "a minute later",
+        "announcement",
+        "first",
+        "moderators are not slowed",
+        "not at all",
+    ];
+    want.sort_unstable();
+    for i in [a1, b1, c1] {
+        let mut got = readable(&sim, i, &room);
+        got.sort();
+        assert_eq!(got, want, "device {i}");
+        assert_eq!(order(&sim, i, &room), order(&sim, a1, &room), "device {i}");
     }
 }

@@ -42,6 +42,26 @@ pub(crate) enum RoomCommand {
         /// The account (its id, or a unique prefix of it).
         account_id: String,
     },
+    /// Set who may post in a room and its slow mode (moderators and admins).
+    SetPolicy {
+        /// The room.
+        room: String,
+        /// Who may post: `everyone` or `moderators`.
+        #[arg(long, default_value = "everyone")]
+        posting: String,
+        /// Seconds between two posts of one member device (0: any pace;
+        /// moderators are never slowed).
+        #[arg(long, default_value_t = 0)]
+        slow_mode: u32,
+    },
+    /// Make a member of a room a moderator (admins only): moderators ban,
+    /// remove posts and set the policy.
+    Moderator {
+        /// The room.
+        room: String,
+        /// The member (a contact, or the member's account id).
+        member: String,
+    },
     /// Remove a post from a room for everyone (moderators and admins).
     RemovePost {
         /// The room.
@@ -58,6 +78,14 @@ pub(crate) async fn execute(node: &Node, command: &RoomCommand) -> Result<Value,
         RoomCommand::Invite { room } => to_value(node.room_invite(room).await?),
         RoomCommand::Join { uri } => to_value(node.join_room(uri).await?),
         RoomCommand::Ban { room, account_id } => to_value(node.room_ban(room, account_id).await?),
+        RoomCommand::SetPolicy {
+            room,
+            posting,
+            slow_mode,
+        } => to_value(node.room_set_policy(room, posting, *slow_mode).await?),
+        RoomCommand::Moderator { room, member } => {
+            to_value(node.room_make_moderator(room, member).await?)
+        }
         RoomCommand::RemovePost { room, message_id } => {
             to_value(node.room_remove_post(room, message_id).await?)
         }
@@ -100,7 +128,9 @@ pub(crate) fn print(
             s(value, "name"),
             short(&s(value, "group_id"))
         ),
-        RoomCommand::Ban { .. } => crate::group::print_group(out, value),
+        RoomCommand::Ban { .. } | RoomCommand::SetPolicy { .. } | RoomCommand::Moderator { .. } => {
+            crate::group::print_group(out, value)
+        }
         RoomCommand::RemovePost { .. } => writeln!(
             out,
             "Removed the post {} for everyone in the room.",

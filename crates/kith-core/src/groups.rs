@@ -5,7 +5,7 @@
 use kith_identity::{GroupState, MemberStatus};
 use kith_store::Store;
 use kith_sync::{Replica, SelfState};
-use kith_wire::{AccountId, ConversationId, ConversationKind, GroupOp, Role};
+use kith_wire::{AccountId, ConversationId, ConversationKind, GroupOp, Posting, Role};
 
 use crate::error::{CoreError, Result};
 use crate::node::{Node, now_ms};
@@ -81,6 +81,7 @@ pub(crate) fn group_view(
     let conv = r.conversation(id)?;
     let state = r.group_state(id)?;
     let me = r.account_id();
+    let room = conv.kind == ConversationKind::Room;
     Some(GroupView {
         group_id: id.to_hex(),
         name: state.name.clone(),
@@ -97,6 +98,11 @@ pub(crate) fn group_view(
                 role: m.role.as_str(),
             })
             .collect(),
+        posting: room.then_some(match state.policy.posting {
+            Posting::Everyone => "everyone",
+            Posting::Moderators => "moderators",
+        }),
+        slow_mode_secs: room.then_some(state.policy.slow_mode_secs),
     })
 }
 
@@ -172,15 +178,20 @@ impl Node {
 
     /// Makes a member an admin.
     pub async fn group_promote(&self, group: &str, member: &str) -> Result<GroupView> {
+        self.group_promote_to(group, member, Role::Admin).await
+    }
+
+    /// Raises a member to `role` (a room's moderator, or an admin).
+    pub(crate) async fn group_promote_to(
+        &self,
+        group: &str,
+        member: &str,
+        role: Role,
+    ) -> Result<GroupView> {
         let id = self.resolve_group(group).await?;
         let account = self.resolve_member(&id, member).await?;
-        self.group_change(id, move |_| {
-            Ok(GroupOp::SetRole {
-                account,
-                role: Role::Admin,
-            })
-        })
-        .await
+        self.group_change(id, move |_| Ok(GroupOp::SetRole { account, role }))
+            .await
     }
 
     /// Leaves a group: all of my devices are out of it; its history stays

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use kith_identity::{MemberStatus, invite};
 use kith_net::LinkReply;
 use kith_wire::{
-    ConversationId, ConversationKind, EntryHash, GroupOp, InviteKind, SignedAnnouncement,
+    ConversationId, ConversationKind, EntryHash, GroupOp, InviteKind, Posting, SignedAnnouncement,
     SignedDeviceEntry, TransportId,
 };
 
@@ -170,6 +170,47 @@ impl Node {
         let account = self.resolve_member(&id, account).await?;
         self.group_change(id, move |_| Ok(GroupOp::Ban { account }))
             .await
+    }
+
+    /// Makes a member of a room a moderator (admins only).
+    pub async fn room_make_moderator(&self, room: &str, member: &str) -> Result<GroupView> {
+        self.group_promote_to(room, member, kith_wire::Role::Moderator)
+            .await
+    }
+
+    /// Sets who may post in a room (`everyone` or `moderators`) and its
+    /// slow mode (seconds between two posts of one member device, 0 for
+    /// none, at most a day); moderators and admins.
+    pub async fn room_set_policy(
+        &self,
+        room: &str,
+        posting: &str,
+        slow_mode_secs: u32,
+    ) -> Result<GroupView> {
+        let posting = match posting.trim() {
+            "everyone" => Posting::Everyone,
+            "moderators" => Posting::Moderators,
+            other => {
+                return Err(CoreError::new(
+                    "invalid_input",
+                    format!("who posts is `everyone` or `moderators`, not {other:?}"),
+                ));
+            }
+        };
+        if slow_mode_secs > kith_wire::MAX_SLOW_MODE_SECS {
+            return Err(CoreError::new(
+                "invalid_input",
+                "slow mode is at most a day (86400 seconds)",
+            ));
+        }
+        let id = self.resolve_group(room).await?;
+        self.group_change(id, move |_| {
+            Ok(GroupOp::SetPolicy {
+                posting,
+                slow_mode_secs,
+            })
+        })
+        .await
     }
 
     /// Removes a post from a room for everyone (moderators and admins):

@@ -122,6 +122,10 @@ pub struct GroupView {
     pub role: &'static str,
     /// Its members now.
     pub members: Vec<MemberView>,
+    /// Rooms: who may post, `everyone` or `moderators` (none for a group).
+    pub posting: Option<&'static str>,
+    /// Rooms: seconds between two posts of one member device (0: any pace).
+    pub slow_mode_secs: Option<u32>,
 }
 
 /// A group I left.

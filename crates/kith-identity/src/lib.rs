@@ -26,7 +26,7 @@ mod strong_remove;
 pub use device_log::{Compromise, DeviceLog, DeviceState, DeviceStatus, LogState};
 pub use error::{IdentityError, Result};
 pub use keys::DeviceKeys;
-pub use membership::{GroupState, Member, MemberStatus, Membership, group_id};
+pub use membership::{GroupState, Member, MemberStatus, Membership, RoomPolicy, group_id};
 pub mod safety;
 pub mod trust;
 

@@ -247,7 +247,7 @@ impl<S: Storage> Replica<S> {
         } else {
             self.open_body(&header, &wire, now_ms)
         };
-        self.check_group_entry(&conversation, &id, &header, &body)?;
+        self.check_group_entry(&conversation, &id, &header, &body, now_ms)?;
         let content = match &body {
             Body::Plain { content, .. } => Some(content.clone()),
             _ => None,

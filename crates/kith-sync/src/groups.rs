@@ -293,6 +293,7 @@ impl<S: Storage> Replica<S> {
         id: &EntryHash,
         header: &EntryHeader,
         body: &Body,
+        now_ms: u64,
     ) -> Result<()> {
         let conv = self
             .conversations
@@ -325,10 +326,10 @@ impl<S: Storage> Replica<S> {
                 .map_err(refused);
         }
         let seen = m.state_at(&past).map_err(refused)?;
-        if seen.role_of(&header.author_account).is_none() {
+        let Some(role) = seen.role_of(&header.author_account) else {
             return Err(SyncError::Membership("the author was not a member"));
-        }
-        Ok(())
+        };
+        self.check_room_post(conversation, header, role, &seen.policy, now_ms)
     }
 
     /// After a group entry is stored: its place in the membership, the

@@ -4,10 +4,11 @@
 //! in through it, who may sync the room until they join. Membership rules:
 //! `kith_identity::membership`; design: `docs/groups.md` §8.
 
-use kith_identity::{DeviceLog, MemberStatus, invite::room_door_secret};
+use kith_identity::{DeviceLog, MemberStatus, RoomPolicy, invite::room_door_secret};
 use kith_wire::{
     AccountId, ConversationId, ConversationKind, DeviceId, EntryHash, EntryHeader, EntryKind,
-    Envelope, FanOut, GroupOp, InviteSecret, RoomKey, RoomMessage, SelfRecord, SessionMessage,
+    Envelope, FanOut, GroupOp, InviteSecret, Posting, Role, RoomKey, RoomMessage, SelfRecord,
+    SessionMessage,
 };
 
 use crate::bodies::readable_body;
@@ -20,6 +21,13 @@ use crate::storage::Storage;
 /// Most guests a room holds at once on one device; a newer one takes the
 /// place of another (who may knock again).
 pub const MAX_ROOM_GUESTS: usize = 64;
+
+/// How far ahead of this device's clock a post may be dated under slow
+/// mode (later ones are taken when their time comes).
+const MAX_CLOCK_AHEAD_MS: u64 = 5 * 60 * 1000;
+
+/// Most earlier entries of one device looked at for its previous post.
+const MAX_PREV_WALK: usize = 64;
 
 /// Most joiners waiting for their device logs (`Replica::refused_joiners`).
 const MAX_REFUSED_JOINERS: usize = 256;
@@ -230,6 +238,55 @@ impl<S: Storage> Replica<S> {
             let hello = self.hello(&peer);
             self.group_outputs.extend(hello);
         }
+    }
+
+    /// A room's posting policy, as the author saw it, for a post of one of
+    /// its devices: only moderators post when the room says so, and under
+    /// slow mode a member device's post comes at least that long after
+    /// its previous one (by the times it gives; one dated too far ahead
+    /// of this device's clock waits), moderators excepted.
+    pub(crate) fn check_room_post(
+        &self,
+        conversation: &ConversationId,
+        header: &EntryHeader,
+        role: Role,
+        policy: &RoomPolicy,
+        now_ms: u64,
+    ) -> Result<()> {
+        if header.kind != EntryKind::Message || role >= Role::Moderator {
+            return Ok(());
+        }
+        if policy.posting == Posting::Moderators {
+            return Err(SyncError::Membership("only moderators post in this room"));
+        }
+        if policy.slow_mode_secs == 0 {
+            return Ok(());
+        }
+        if header.sent_at_ms > now_ms.saturating_add(MAX_CLOCK_AHEAD_MS) {
+            return Err(SyncError::InvalidEntry(
+                "a post dated ahead of this device's clock (slow mode)",
+            ));
+        }
+        let Some(conv) = self.conversations.get(conversation) else {
+            return Ok(());
+        };
+        let mut prev = header.prev;
+        for _ in 0..MAX_PREV_WALK {
+            let Some(earlier) = prev.and_then(|p| conv.get(&p)) else {
+                break;
+            };
+            if earlier.header.kind == EntryKind::Message {
+                let gap = u64::from(policy.slow_mode_secs) * 1000;
+                if header.sent_at_ms < earlier.header.sent_at_ms.saturating_add(gap) {
+                    return Err(SyncError::Membership(
+                        "slow mode: this device posted too recently",
+                    ));
+                }
+                break;
+            }
+            prev = earlier.header.prev;
+        }
+        Ok(())
     }
 
     /// Whether an entry arriving in a room is a post a moderator removed

@@ -107,7 +107,7 @@ impl<S: Storage> Replica<S> {
         };
         // A group checks it as it would anyone's: nothing is sent that
         // other members would refuse.
-        self.check_group_entry(&conversation, &id, &header, &body)?;
+        self.check_group_entry(&conversation, &id, &header, &body, now_ms)?;
         let fan_out = match &room_key {
             Some(key) => self.room_body(key, &conversation, &plain_bytes)?,
             None if sender_key => self.sender_key_body(&conversation, &plain_bytes)?,

@@ -17,6 +17,19 @@ pub enum Role {
     Admin,
 }
 
+/// Who may post in a room.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Posting {
+    /// Every member.
+    #[default]
+    Everyone,
+    /// Moderators and admins only (an announcement channel).
+    Moderators,
+}
+
+/// Longest slow mode: a day between two posts of one device.
+pub const MAX_SLOW_MODE_SECS: u32 = 86_400;
+
 impl Role {
     /// The name the CLI and the app show.
     pub fn as_str(self) -> &'static str {
@@ -92,6 +105,15 @@ pub enum GroupOp {
         /// The post (an entry of the room).
         entry: EntryHash,
     },
+    /// Rooms only: a moderator or admin sets who may post and the slow
+    /// mode (members' devices post at most once per `slow_mode_secs`; 0:
+    /// no slow mode). The latest in canonical order holds.
+    SetPolicy {
+        /// Who may post.
+        posting: Posting,
+        /// Seconds between two posts of one member device (0: any pace).
+        slow_mode_secs: u32,
+    },
 }
 
 /// Most member accounts of one group, removed and departed ones included.
@@ -121,6 +143,12 @@ impl GroupOp {
             | Self::Leave
             | Self::Ban { .. }
             | Self::RemovePost { .. } => Ok(()),
+            Self::SetPolicy { slow_mode_secs, .. } => {
+                if *slow_mode_secs > MAX_SLOW_MODE_SECS {
+                    return Err(WireError::Limit("slow mode of more than a day"));
+                }
+                Ok(())
+            }
         }
     }
 }

@@ -39,7 +39,7 @@ pub use directory::{
     AddressAnnouncement, Directory, LinkMessage, MAX_DIRECTORY_HEADS, MAX_DIRECTORY_LOGS,
     MAX_LINK_FRAME_BYTES, MAX_RELAY_URL_BYTES, SignedAnnouncement,
 };
-pub use group::{GroupOp, MAX_GROUP_MEMBERS, MAX_GROUP_OPS, Role};
+pub use group::{GroupOp, MAX_GROUP_MEMBERS, MAX_GROUP_OPS, MAX_SLOW_MODE_SECS, Posting, Role};
 pub use invite::{Invite, InviteKind};
 pub use log::{
     BodyHash, BodyPlain, Content, ConversationId, ConversationKind, EntryHeader, EntryKind,

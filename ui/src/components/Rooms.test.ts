@@ -16,6 +16,8 @@ const room = {
   name: "Town square",
   kind: "room",
   role: "moderator",
+  posting: "everyone",
+  slow_mode_secs: 0,
   members: [
     { account_id: owner, name: "Olga", role: "admin" },
     { account_id: me, name: "Alice", role: "moderator" },
@@ -99,6 +101,32 @@ test("a room's moderator bans members of a lower role only, and shows the link; 
     ["room_invite", { room: room.group_id }],
   ]);
   expect(screen.getByText("Leave room")).toBeTruthy();
+  // A moderator makes no moderators (admins do).
+  expect(screen.queryByText("Make moderator")).toBeNull();
+});
+
+test("room info says who posts; a moderator sets the policy, an admin makes moderators", async () => {
+  const calls: [string, unknown][] = [];
+  mockIPC((cmd, args) => {
+    calls.push([cmd, args]);
+    return room;
+  });
+  render(GroupInfo, { group: { ...room, slow_mode_secs: 120 }, contacts: [], me, changed: () => {}, onvalidate: () => {} });
+  expect(screen.getByTestId("room-policy").textContent).toMatch(/Everyone posts · one post per 2 min per device/);
+  await fireEvent.change(screen.getByLabelText("Who posts"), { target: { value: "moderators" } });
+  await fireEvent.input(screen.getByLabelText("Slow mode in seconds"), { target: { value: "30" } });
+  await fireEvent.click(screen.getByText("Save"));
+  await vi.waitFor(() => expect(calls).toEqual([["room_set_policy", { room: room.group_id, posting: "moderators", slowModeSecs: 30 }]]));
+  cleanup();
+  calls.length = 0;
+  render(GroupInfo, { group: { ...room, role: "admin", posting: "moderators" }, contacts: [], me, changed: () => {}, onvalidate: () => {} });
+  expect(screen.getByTestId("room-policy").textContent).toMatch(/Only moderators and admins post · no slow mode/);
+  const dora = screen.getAllByTestId("group-member")[3];
+  await fireEvent.click(within(dora).getByText("Make moderator"));
+  await vi.waitFor(() => expect(calls).toEqual([["room_make_moderator", { room: room.group_id, member: stranger }]]));
+  cleanup();
+  render(GroupInfo, { group: { ...room, role: "member" }, contacts: [], me, changed: () => {}, onvalidate: () => {} });
+  expect(screen.queryByText("Save")).toBeNull();
 });
 
 test("in a room, a moderator removes a post for everyone; a member cannot", async () => {

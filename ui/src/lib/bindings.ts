@@ -119,6 +119,13 @@ export const commands = {
 	roomBan: (room: string, account: string) => typedError<GroupView_Serialize, CoreError>(__TAURI_INVOKE("room_ban", { room, account })),
 	/**  Removes a post from a room for everyone (moderators and admins). */
 	roomRemovePost: (room: string, message: string) => typedError<RemovedPost, CoreError>(__TAURI_INVOKE("room_remove_post", { room, message })),
+	/**
+	 *  Sets who may post in a room (`everyone` or `moderators`) and its slow
+	 *  mode in seconds (moderators and admins).
+	 */
+	roomSetPolicy: (room: string, posting: string, slowModeSecs: number) => typedError<GroupView_Serialize, CoreError>(__TAURI_INVOKE("room_set_policy", { room, posting, slowModeSecs })),
+	/**  Makes a member of a room a moderator (admins only). */
+	roomMakeModerator: (room: string, member: string) => typedError<GroupView_Serialize, CoreError>(__TAURI_INVOKE("room_make_moderator", { room, member })),
 };
 
 /** Events */
@@ -318,6 +325,10 @@ export type GroupView_Deserialize = {
 	role: string,
 	/**  Its members now. */
 	members: MemberView_Deserialize[],
+	/**  Rooms: who may post, `everyone` or `moderators` (none for a group). */
+	posting?: string | null,
+	/**  Rooms: seconds between two posts of one member device (0: any pace). */
+	slow_mode_secs?: number | null,
 };
 
 /**  A group or room. */
@@ -335,6 +346,10 @@ export type GroupView_Serialize = {
 	role: string,
 	/**  Its members now. */
 	members: MemberView_Serialize[],
+	/**  Rooms: who may post, `everyone` or `moderators` (none for a group). */
+	posting: string | null,
+	/**  Rooms: seconds between two posts of one member device (0: any pace). */
+	slow_mode_secs: number | null,
 };
 
 /**  This device and its account. */

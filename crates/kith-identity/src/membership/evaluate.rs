@@ -4,7 +4,7 @@
 
 use kith_wire::{AccountId, EntryHash, GroupOp, Role};
 
-use super::{GroupState, Member, MemberStatus, Membership};
+use super::{GroupState, Member, MemberStatus, Membership, RoomPolicy};
 use crate::strong_remove::{BitSet, Graph, Work, retain};
 
 /// Each role an account holds writes as a writer of its own: admin
@@ -36,7 +36,9 @@ impl Graph for Membership {
             account: n.author,
             role: match n.op {
                 GroupOp::Leave | GroupOp::Join { .. } => Role::Member,
-                GroupOp::Ban { .. } | GroupOp::RemovePost { .. } => Role::Moderator,
+                GroupOp::Ban { .. } | GroupOp::RemovePost { .. } | GroupOp::SetPolicy { .. } => {
+                    Role::Moderator
+                }
                 _ => Role::Admin,
             },
         })
@@ -203,6 +205,15 @@ fn apply(state: &mut GroupState, hash: EntryHash, author: AccountId, op: &GroupO
         }
         GroupOp::RemovePost { entry } => {
             state.removed_posts.insert(*entry);
+        }
+        GroupOp::SetPolicy {
+            posting,
+            slow_mode_secs,
+        } => {
+            state.policy = RoomPolicy {
+                posting: *posting,
+                slow_mode_secs: *slow_mode_secs,
+            };
         }
     }
 }

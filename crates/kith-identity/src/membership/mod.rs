@@ -31,7 +31,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use kith_crypto::hash::blake2b_256;
 use kith_wire::{
     AccountId, ConversationId, ConversationKind, EntryHash, GroupOp, MAX_GROUP_MEMBERS,
-    MAX_GROUP_OPS, Role, domain,
+    MAX_GROUP_OPS, Posting, Role, domain,
 };
 
 use crate::error::{IdentityError, Result};
@@ -127,6 +127,17 @@ pub struct GroupState {
     pub heads: Vec<EntryHash>,
     /// Rooms: posts a moderator or admin removed for everyone.
     pub removed_posts: BTreeSet<EntryHash>,
+    /// Rooms: who may post, and the slow mode.
+    pub policy: RoomPolicy,
+}
+
+/// A room's posting policy (`GroupOp::SetPolicy`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RoomPolicy {
+    /// Who may post.
+    pub posting: Posting,
+    /// Seconds between two posts of one member device (0: any pace).
+    pub slow_mode_secs: u32,
 }
 
 impl GroupState {
@@ -336,21 +347,28 @@ impl Membership {
             return Ok(());
         }
         if let GroupOp::RemovePost { .. } = op {
-            if seen.kind != Some(ConversationKind::Room) {
-                return refuse("posts are removed for everyone in rooms only");
-            }
-            if role < Role::Moderator {
-                return refuse("only a moderator or an admin may remove a post");
-            }
-            return Ok(());
+            return moderates(
+                seen,
+                role,
+                "posts are removed for everyone in rooms only",
+                "only a moderator or an admin may remove a post",
+            );
+        }
+        if let GroupOp::SetPolicy { .. } = op {
+            return moderates(
+                seen,
+                role,
+                "a posting policy is for rooms only",
+                "only a moderator or an admin may set who posts",
+            );
         }
         if let GroupOp::Ban { account } = op {
-            if seen.kind != Some(ConversationKind::Room) {
-                return refuse("only a room's members are banned: remove the member");
-            }
-            if role < Role::Moderator {
-                return refuse("only a moderator or an admin may ban");
-            }
+            moderates(
+                seen,
+                role,
+                "only a room's members are banned: remove the member",
+                "only a moderator or an admin may ban",
+            )?;
             return match seen.role_of(account) {
                 None => refuse("not a member"),
                 Some(theirs) if theirs >= role => {
@@ -387,9 +405,27 @@ impl Membership {
             | GroupOp::Leave
             | GroupOp::Join { .. }
             | GroupOp::Ban { .. }
-            | GroupOp::RemovePost { .. } => Ok(()),
+            | GroupOp::RemovePost { .. }
+            | GroupOp::SetPolicy { .. } => Ok(()),
         }
     }
+}
+
+/// A rooms-only operation by a moderator or admin: `outside` says why not
+/// in a group, `lower` why not from a member.
+fn moderates(
+    seen: &GroupState,
+    role: Role,
+    outside: &'static str,
+    lower: &'static str,
+) -> Result<()> {
+    if seen.kind != Some(ConversationKind::Room) {
+        return Err(IdentityError::Membership(outside));
+    }
+    if role < Role::Moderator {
+        return Err(IdentityError::Membership(lower));
+    }
+    Ok(())
 }
 
 /// Whether `account` may become a member (added, or joining a room): it
