@@ -194,3 +194,19 @@ fn strangers_join_a_room_by_its_link_post_and_get_banned() {
     );
     assert_eq!(b.fails(&["room", "join", &uri]), "not_allowed");
 }
+
+#[test]
+fn a_room_whose_door_is_offline_is_not_joined_and_says_why() {
+    let root = tempfile::tempdir().unwrap();
+    let a = Device::new(root.path(), "a", 47514);
+    let b = Device::new(root.path(), "b", 47515);
+    a.init("Alice");
+    b.init("Bob");
+    // Made offline: the link names Alice's device, which is not running.
+    let uri = a.run(&["room", "create", "Quiet"])["uri"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(b.fails(&["room", "join", &uri]), "not_reachable");
+    assert_eq!(b.run(&["group", "list"]), serde_json::json!([]));
+}

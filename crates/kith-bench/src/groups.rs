@@ -1,6 +1,7 @@
 //! B6 group fan-out: one message to a group of N devices through the real
-//! engine (sign, encrypt, store, push), pairwise (once per other device)
-//! and under sender keys (once, under the writer's chain), against the
+//! engine (sign, encrypt, store, push), pairwise (once per other device),
+//! under sender keys (once, under the writer's chain) and in a public room
+//! (once, under the room's key), against the
 //! same bytes sealed N − 1 times with raw XChaCha20-Poly1305 in the same
 //! run; the bytes each member is sent; one member's cost to take it
 //! (verify, open, store). Delivery over real iroh connections is not
@@ -21,7 +22,7 @@ use crate::measure::{Body, Paired, Plan, paired};
 /// One group size.
 #[derive(Debug, Serialize)]
 pub struct Row {
-    /// `pairwise` or `sender_keys`.
+    /// `pairwise`, `sender_keys` or `room`.
     pub mode: &'static str,
     /// Devices in the group, the writer's included (each its own account).
     pub devices: usize,
@@ -89,11 +90,13 @@ fn settle(writer: &mut Replica<MemoryStorage>, member: &mut Replica<MemoryStorag
     }
 }
 
-/// A writer, `n` members (one device each), the group, and member 0
-/// connected to the writer and holding the whole group.
+/// A writer, `n` members (one device each), the group (or room), and
+/// member 0 connected to the writer and holding the whole group (and, in
+/// a room, its key).
 fn world(
     n: usize,
     sender_keys_from: usize,
+    kind: ConversationKind,
 ) -> anyhow::Result<(
     Replica<MemoryStorage>,
     Replica<MemoryStorage>,
@@ -115,7 +118,25 @@ fn world(
     writer.set_sender_keys_from(sender_keys_from);
     member.set_sender_keys_from(sender_keys_from);
     let now = 1;
-    let (group, _) = writer.create_group(ConversationKind::Group, "bench", &accounts, now)?;
+    let group = match kind {
+        ConversationKind::Room => {
+            // Members come in by the link; here they are added at once
+            // (the engine takes an admin's add in a room), and member 0
+            // holds the key as a joiner would.
+            let (room, _) = writer.create_room("bench", now)?;
+            for account in &accounts {
+                let op = writer.add_op(account, kith_wire::Role::Member)?;
+                writer.change_membership(room, op, now)?;
+            }
+            let key = writer
+                .room_key(&room)
+                .cloned()
+                .ok_or_else(|| anyhow::anyhow!("no room key"))?;
+            member.record(kith_wire::SelfRecord::RoomKey { room, key }, now)?;
+            room
+        }
+        _ => writer.create_group(kind, "bench", &accounts, now)?.0,
+    };
     settle(&mut writer, &mut member, now);
     anyhow::ensure!(
         member.group_state(&group).is_some(),
@@ -125,7 +146,7 @@ fn world(
 }
 
 /// Runs B6 for groups of 4, 10, 16, 50 and 200 devices (and 1000 in a
-/// full run), pairwise and under sender keys.
+/// full run), pairwise, under sender keys and as a room.
 pub fn run(quick: bool) -> anyhow::Result<Vec<Row>> {
     let plan = Plan::for_mode(quick, 5);
     let text =
@@ -136,10 +157,14 @@ pub fn run(quick: bool) -> anyhow::Result<Vec<Row>> {
     } else {
         &[4, 10, 16, 50, 200, 1000]
     };
-    let modes = [("pairwise", usize::MAX), ("sender_keys", 2)];
+    let modes = [
+        ("pairwise", usize::MAX, ConversationKind::Group),
+        ("sender_keys", 2, ConversationKind::Group),
+        ("room", usize::MAX, ConversationKind::Room),
+    ];
     let mut rows = Vec::new();
-    for (&n, (mode, from)) in sizes.iter().flat_map(|n| modes.iter().map(move |m| (n, m))) {
-        let (mut writer, mut member, group) = world(n - 1, *from)?;
+    for (&n, (mode, from, kind)) in sizes.iter().flat_map(|n| modes.iter().map(move |m| (n, m))) {
+        let (mut writer, mut member, group) = world(n - 1, *from, *kind)?;
         let m = member.device_id();
         let w = writer.device_id();
         // One message first: every session (or the chain) exists, and the
@@ -176,9 +201,9 @@ pub fn run(quick: bool) -> anyhow::Result<Vec<Row>> {
                 .first()
                 .and_then(|e| e.body.as_ref())
                 .and_then(|f| {
-                    f.envelopes
-                        .iter()
-                        .find(|e| e.recipient == m || f.sender_key().is_some())
+                    f.envelopes.iter().find(|e| {
+                        e.recipient == m || f.sender_key().is_some() || f.room().is_some()
+                    })
                 })
                 .map(|e| kith_wire::encode(e).map(|b| b.len()))
                 .transpose()?

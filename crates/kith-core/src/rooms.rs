@@ -146,6 +146,14 @@ impl Node {
                 "invite_refused",
                 e.message.replace("the inviting device", "the room's door"),
             ),
+            "network" | "timeout" => CoreError::new(
+                "not_reachable",
+                format!(
+                    "the room's door (the device the link names) cannot be reached now; \
+                     try again when it is online, or ask for a link from another member ({})",
+                    e.message
+                ),
+            ),
             _ => e,
         })?;
         self.learn_log(log, announcement, false).await?;
