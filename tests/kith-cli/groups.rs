@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use crate::{Device, befriend, wait};
 
-fn account_of(d: &Device) -> String {
+pub(crate) fn account_of(d: &Device) -> String {
     d.run(&["whoami"])["account_id"]
         .as_str()
         .unwrap()
@@ -14,7 +14,7 @@ fn account_of(d: &Device) -> String {
 }
 
 /// My role in the group named `name`, as `group list` shows it.
-fn role_in(d: &Device, name: &str) -> Option<String> {
+pub(crate) fn role_in(d: &Device, name: &str) -> Option<String> {
     d.run(&["group", "list"])
         .as_array()
         .unwrap()

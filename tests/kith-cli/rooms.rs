@@ -2,17 +2,8 @@
 //! strangers through its link (one with a daemon, one without), posts
 //! read with their authors' names, a ban, and bad links refused.
 
+use crate::groups::{account_of, role_in};
 use crate::{Device, befriend, wait};
-
-/// My role in the room named `name`, as `group list` shows it.
-fn role_in(d: &Device, name: &str) -> Option<String> {
-    d.run(&["group", "list"])
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|g| g["name"] == name)
-        .map(|g| g["role"].as_str().unwrap().to_owned())
-}
 
 fn members_of(d: &Device, name: &str) -> usize {
     d.run(&["group", "list"])
@@ -171,14 +162,7 @@ fn strangers_join_a_room_by_its_link_post_and_get_banned() {
     );
 
     // A member may not ban; the admin bans Bob, who can post no more.
-    let alice = a.run(&["whoami"])["account_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let bob = b.run(&["whoami"])["account_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (alice, bob) = (account_of(&a), account_of(&b));
     assert_eq!(
         b.fails(&["room", "ban", "Town square", &alice]),
         "not_allowed"

@@ -76,15 +76,7 @@ impl LinkService for Node {
                 state: "unvalidated".into(),
             });
         }
-        let log = self.own_log_entries().await;
-        let announcement = self.own_announcement().await;
-        // Sync right away with the device that just redeemed.
-        let node = self.clone();
-        self.spawn(async move {
-            tokio::time::sleep(Duration::from_millis(200)).await;
-            node.try_connect_transport(remote).await;
-        });
-        Ok(LinkReply::Contact { log, announcement })
+        Ok(self.welcome(remote).await)
     }
 
     async fn joined(
@@ -93,6 +85,22 @@ impl LinkService for Node {
         _log: Vec<SignedDeviceEntry>,
     ) -> Result<(), String> {
         Err("this device is not waiting to be linked".into())
+    }
+}
+
+impl Node {
+    /// The answer to a dialer let in (by an invite or a room's door): this
+    /// account's log and this device's announcement; and a sync with it
+    /// right away.
+    pub(crate) async fn welcome(&self, remote: TransportId) -> LinkReply {
+        let log = self.own_log_entries().await;
+        let announcement = self.own_announcement().await;
+        let node = self.clone();
+        self.spawn(async move {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            node.try_connect_transport(remote).await;
+        });
+        LinkReply::Contact { log, announcement }
     }
 }
 

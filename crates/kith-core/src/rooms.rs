@@ -282,13 +282,6 @@ impl Node {
         self.learn_log(log, announcement, false)
             .await
             .map_err(|e| e.to_string())?;
-        let log = self.own_log_entries().await;
-        let announcement = self.own_announcement().await;
-        let node = self.clone();
-        self.spawn(async move {
-            tokio::time::sleep(Duration::from_millis(200)).await;
-            node.try_connect_transport(remote).await;
-        });
-        Ok(LinkReply::Contact { log, announcement })
+        Ok(self.welcome(remote).await)
     }
 }
